@@ -1,0 +1,58 @@
+"""``python -m devhost``: serve the app on http://127.0.0.1:7071/api with the embedded defaults.
+
+Reads ``local.settings.json`` "Values" into the environment first (as ``func start`` does), so the
+same file drives both hosts; variables already set in the environment win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+
+from devhost.host import run_local_host
+from shared.settings import ROOT, SIMULATOR_PORT, SettingsError, load_settings
+
+
+def load_local_settings(path: Path) -> None:
+    if not path.is_file():
+        return
+    values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
+    for key, value in values.items():
+        os.environ.setdefault(key, str(value))
+
+
+async def main(port: int, simulator: bool) -> None:
+    settings = load_settings()
+    async with run_local_host(
+        settings,
+        port=port,
+        simulator_port=SIMULATOR_PORT if simulator and settings.uses_simulator else None,
+    ) as local:
+        print(f"genai-gateway is serving {local.base_url}/api  (Ctrl-C stops it)", flush=True)
+        if local.simulator_url:
+            print(f"Azure OpenAI simulator on {local.simulator_url}", flush=True)
+        await asyncio.Event().wait()
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--no-simulator", action="store_true", help="deployments are real")
+    parser.add_argument("--settings", type=Path, default=ROOT / "local.settings.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    load_local_settings(args.settings)
+    try:
+        asyncio.run(main(args.port, not args.no_simulator))
+    except SettingsError as exc:
+        raise SystemExit(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    cli()

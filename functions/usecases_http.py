@@ -1,0 +1,42 @@
+"""HTTP triggers for the governed use cases: POST /api/v1/{usecase}, GET /api/v1/usecases."""
+
+from __future__ import annotations
+
+import azure.functions as func
+from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
+
+from shared.handlers.usecases import list_usecases, run_usecase
+from shared.http.endpoint import Context, answer_response, serve
+from shared.http.request import read_json, route_param
+
+bp = func.Blueprint()
+
+
+def _prefers_async(request: Request) -> bool:
+    prefer = request.headers.get("prefer", "")
+    return any(p.strip().lower() == "respond-async" for p in prefer.split(","))
+
+
+@bp.route(route="v1/usecases", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def usecases_list(req: Request) -> Response:
+    async def handle(request: Request, ctx: Context) -> Response:
+        return JSONResponse(list_usecases(ctx.gateway, ctx.caller))
+
+    return await serve(req, handle)
+
+
+@bp.route(route="v1/{usecase}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+async def usecase_run(req: Request) -> Response:
+    async def handle(request: Request, ctx: Context) -> Response:
+        body = await read_json(request, ctx.gateway.settings.gateway_max_body_bytes)
+        answer = await run_usecase(
+            ctx.gateway,
+            ctx.caller,
+            route_param(request, "usecase"),
+            body,
+            ctx.request_id,
+            prefer_async=_prefers_async(request),
+        )
+        return answer_response(answer)
+
+    return await serve(req, handle)

@@ -1,0 +1,131 @@
+"""The composition root: builds every client once per worker process, lazily, on first use.
+
+Nothing here runs at import time. Settings choose the adapters: with ``COSMOS_ENDPOINT`` /
+``SERVICEBUS_*`` set, the real services; otherwise the embedded SQLite store and queue. The app
+logs which it chose. Tests build a ``Gateway`` directly with fakes, or call ``use_gateway``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.catalog import Catalog
+from shared.http.caller import CallerResolver, HeaderCallerResolver
+from shared.metering.meter import Meter
+from shared.models import ModelRegistry
+from shared.ports import ChatModel, OverflowQueue, QueueReceiver
+from shared.settings import Settings, get_settings
+from shared.stores import Stores
+
+log = logging.getLogger("gateway.bootstrap")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    catalog: Catalog
+    models: ModelRegistry
+    stores: Stores
+    queue: OverflowQueue
+    chat: ChatModel
+    callers: CallerResolver
+    meter: Meter
+    # The embedded queue's receive side (the local host drains it); None with Service Bus.
+    receiver: QueueReceiver | None = None
+    router: Any = None
+    now: Callable[[], datetime] = _utc_now
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for closer in reversed(self.closers):
+            result = closer()
+            if asyncio.iscoroutine(result):
+                await result
+
+
+async def build_gateway(settings: Settings) -> Gateway:
+    from shared.wiring import build_chat, build_queue, build_stores
+
+    models = ModelRegistry.from_settings(settings)
+    stores = await build_stores(settings)
+    queue, receiver, close_queue = await build_queue(settings)
+    router, close_chat = build_chat(settings, models)
+    gateway = assemble(
+        settings, stores, queue, router, receiver=receiver, models=models, router=router
+    )
+    gateway.closers.extend([stores.close, close_queue, close_chat])
+    log.info(
+        "gateway ready: store=%s queue=%s deployments=%s use_cases=%s",
+        stores.kind,
+        "servicebus" if settings.uses_servicebus else "embedded",
+        ",".join(d.name for d in settings.aoai_deployments),
+        ",".join(u.id for u in gateway.catalog.all()),
+    )
+    return gateway
+
+
+def assemble(
+    settings: Settings,
+    stores: Stores,
+    queue: OverflowQueue,
+    chat: ChatModel,
+    *,
+    receiver: QueueReceiver | None = None,
+    models: ModelRegistry | None = None,
+    router: Any = None,
+    catalog: Catalog | None = None,
+) -> Gateway:
+    """Wire a gateway from ready adapters (the real ones above, or fakes in tests)."""
+    catalog = catalog or Catalog.load()
+    models = models or ModelRegistry.from_settings(settings)
+    for usecase in catalog.all():
+        models.group(usecase.deployment_group)  # fail at start if a use case names no group
+    return Gateway(
+        settings=settings,
+        catalog=catalog,
+        models=models,
+        stores=stores,
+        queue=queue,
+        chat=chat,
+        callers=build_callers(settings),
+        meter=Meter(stores.ledger),
+        receiver=receiver,
+        router=router,
+    )
+
+
+def build_callers(settings: Settings) -> CallerResolver:
+    return HeaderCallerResolver(settings.business_unit_ids)
+
+
+_gateway: Gateway | None = None
+_lock: asyncio.Lock | None = None
+
+
+async def get_gateway() -> Gateway:
+    """The process-wide gateway, built on first use."""
+    global _gateway, _lock
+    if _gateway is not None:
+        return _gateway
+    if _lock is None:
+        _lock = asyncio.Lock()
+    async with _lock:
+        if _gateway is None:
+            _gateway = await build_gateway(get_settings())
+    return _gateway
+
+
+def use_gateway(gateway: Gateway | None) -> None:
+    """Install (or clear) the process-wide gateway: for the local host and tests."""
+    global _gateway, _lock
+    _gateway = gateway
+    _lock = None

@@ -1,0 +1,49 @@
+"""Checking what the model answered against the use case's output contract."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+from shared.catalog import UseCase
+
+
+class InvalidOutput(Exception):
+    """The completion does not satisfy the use case's output (label set or JSON schema)."""
+
+
+def parse_output(usecase: UseCase, content: str) -> Any:
+    kind = usecase.output.kind
+    if kind in ("text", "chat"):
+        return content.strip()
+    if kind == "label":
+        return _label(usecase, content)
+    return _json(usecase, content)
+
+
+def _label(usecase: UseCase, content: str) -> str:
+    labels = usecase.output.labels or []
+    text = content.strip()
+    try:
+        parsed = json.loads(text)
+        if isinstance(parsed, dict):
+            text = str(parsed.get("label", "")).strip()
+    except json.JSONDecodeError:
+        pass
+    if text not in labels:
+        raise InvalidOutput(f"label {text[:40]!r} is not one of {labels}")
+    return text
+
+
+def _json(usecase: UseCase, content: str) -> Any:
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise InvalidOutput(f"not JSON: {exc.msg}") from None
+    try:
+        jsonschema.validate(data, usecase.output.json_schema or {})
+    except jsonschema.ValidationError as exc:
+        raise InvalidOutput(f"schema violation at {list(exc.absolute_path)}: {exc.message}") from None
+    return data

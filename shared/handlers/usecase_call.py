@@ -1,0 +1,164 @@
+"""Run a prepared use-case call: cache, metered upstream call, output check, cache fill.
+
+The same function serves the HTTP trigger and the overflow worker (cosmicpython's two entry
+points); the worker passes ``on_answered`` so the model's answer is saved on the job before it is
+metered, and a worker that dies after the model answered never calls the model twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.domain.chat import ChatResult, TokenUsage
+from shared.domain.records import CachedCompletion
+from shared.domain.usage import Outcome, UsageRecord
+from shared.errors import BadGateway
+from shared.handlers.output import InvalidOutput, parse_output
+from shared.handlers.prepare import PreparedCall
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Gateway
+
+OnAnswered = Callable[[dict[str, Any], UsageRecord], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def usage_record(
+    call: PreparedCall,
+    request_id: str,
+    usage: TokenUsage,
+    *,
+    result: ChatResult | None,
+    latency_ms: float,
+    outcome: Outcome,
+    now: datetime,
+) -> UsageRecord:
+    return UsageRecord(
+        request_id=request_id,
+        business_unit=call.caller.business_unit,
+        user_id=call.caller.user_id,
+        use_case=call.usecase.id,
+        use_case_version=call.usecase.version,
+        model=result.model if result else call.model,
+        deployment=result.deployment if result else "",
+        region=result.region if result else "",
+        prompt_tokens=usage.prompt_tokens,
+        cached_tokens=usage.cached_tokens,
+        completion_tokens=usage.completion_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        estimated=usage.estimated,
+        cache_hit=outcome == "cache_hit",
+        latency_ms=round(latency_ms, 3),
+        outcome=outcome,
+        created_at=now,
+    )
+
+
+def answer_body(call: PreparedCall, output: Any, usage: TokenUsage, cached: bool) -> dict[str, Any]:
+    return {
+        call.usecase.output.field: output,
+        "usage": usage.as_dict(),
+        "cached": cached,
+        "request_id": call.request.request_id,
+        "model": call.model,
+        "use_case": {"id": call.usecase.id, "version": call.usecase.version},
+    }
+
+
+async def _from_cache(gw: Gateway, call: PreparedCall, started: float) -> Answer | None:
+    if call.cache_key is None:
+        return None
+    hit = await gw.stores.cache.get(call.cache_key)
+    if hit is None:
+        return None
+    try:
+        output = parse_output(call.usecase, hit.content)
+    except InvalidOutput:
+        return None
+    zero = TokenUsage(0, 0)
+    record = usage_record(
+        call,
+        call.request.request_id,
+        zero,
+        result=None,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        outcome="cache_hit",
+        now=gw.now(),
+    )
+    await gw.meter.settle_cache_hit(record, avoided=hit.usage)
+    return Answer(200, answer_body(call, output, zero, cached=True))
+
+
+async def _metered_call(
+    gw: Gateway, call: PreparedCall, request_id: str, on_answered: OnAnswered | None
+) -> tuple[ChatResult, Any]:
+    """One upstream call bracketed by a budget reservation; returns the result and its output."""
+    request = replace(call.request, request_id=request_id)
+    reservation = await gw.meter.admit(
+        call.caller, request_id, call.usecase.id, call.model, request.quota_cost
+    )
+    started = time.perf_counter()
+    try:
+        result = await gw.chat.complete(request)
+    except BaseException:
+        await gw.meter.release(reservation)
+        raise
+    latency = (time.perf_counter() - started) * 1000
+    try:
+        output: Any = parse_output(call.usecase, result.content)
+        outcome: Outcome = "ok"
+    except InvalidOutput as exc:
+        output, outcome = exc, "error"
+    record = usage_record(
+        call, request_id, result.usage, result=result, latency_ms=latency, outcome=outcome,
+        now=gw.now(),
+    )
+    if on_answered is not None and outcome == "ok":
+        await on_answered(answer_body(call, output, result.usage, False), record)
+    await gw.meter.settle(reservation, record)
+    return result, output
+
+
+async def execute(
+    gw: Gateway, call: PreparedCall, *, on_answered: OnAnswered | None = None
+) -> Answer:
+    started = time.perf_counter()
+    cached = await _from_cache(gw, call, started)
+    if cached is not None:
+        return cached
+    request_id = call.request.request_id
+    result, output = await _metered_call(gw, call, request_id, on_answered)
+    if isinstance(output, InvalidOutput):
+        # One retry: a fresh upstream call with its own request id (and its own usage record).
+        result, output = await _metered_call(gw, call, f"{request_id}-r1", on_answered)
+        if isinstance(output, InvalidOutput):
+            raise BadGateway(
+                f"the model's answer did not match the {call.usecase.id!r} output contract "
+                "twice; nothing was cached",
+                code="invalid_model_output",
+                details={"reason": str(output)},
+            )
+    if call.cache_key is not None:
+        await gw.stores.cache.put(
+            CachedCompletion(
+                key=call.cache_key,
+                business_unit=call.caller.business_unit,
+                use_case=call.usecase.id,
+                model=call.model,
+                content=result.content,
+                usage=result.usage,
+                created_at=datetime.now(UTC),
+            ),
+            ttl_seconds=call.usecase.cache.ttl_seconds,
+        )
+    return Answer(200, answer_body(call, output, result.usage, cached=False))

@@ -1,0 +1,54 @@
+"""Who is calling, from what APIM forwards.
+
+``headers`` mode trusts ``x-business-unit`` / ``x-user-id`` / ``x-user-roles``: APIM sets them
+from the subscription or token and strips any client-supplied copy (see apim/policy.xml). It is
+for local development and for deployments where APIM is the only way in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Protocol
+
+from shared.domain.caller import Caller
+from shared.errors import Forbidden, Unauthorized
+
+USER_ID = re.compile(r"^[A-Za-z0-9@._:-]{1,128}$")
+ROLE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class CallerResolver(Protocol):
+    async def resolve(self, headers: Mapping[str, str]) -> Caller: ...
+
+
+def check_business_unit(business_unit: str, known: frozenset[str]) -> str:
+    if not business_unit:
+        raise Unauthorized("the caller's business unit is missing", code="missing_business_unit")
+    if business_unit not in known:
+        raise Forbidden("the caller's business unit is not enabled", code="unknown_business_unit")
+    return business_unit
+
+
+def check_user(user_id: str) -> str:
+    if not user_id:
+        raise Unauthorized("the caller's user id is missing", code="missing_user")
+    if not USER_ID.fullmatch(user_id):
+        raise Unauthorized("the caller's user id is malformed", code="invalid_user")
+    return user_id
+
+
+def parse_roles(raw: str) -> frozenset[str]:
+    return frozenset(r for r in (p.strip() for p in raw.split(",")) if r and ROLE.fullmatch(r))
+
+
+class HeaderCallerResolver:
+    def __init__(self, business_units: frozenset[str]) -> None:
+        self._business_units = business_units
+
+    async def resolve(self, headers: Mapping[str, str]) -> Caller:
+        business_unit = check_business_unit(
+            headers.get("x-business-unit", "").strip(), self._business_units
+        )
+        user_id = check_user(headers.get("x-user-id", "").strip())
+        return Caller(business_unit, user_id, parse_roles(headers.get("x-user-roles", "")))

@@ -1,0 +1,51 @@
+"""The frame around every HTTP function: request id, caller, error map, response headers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from shared.domain.caller import Caller
+from shared.http.errors import error_response
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Gateway
+    from shared.handlers.usecase_call import Answer
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    gateway: Gateway
+    caller: Caller
+    request_id: str
+
+
+Handler = Callable[[Request, Context], Awaitable[Response]]
+
+
+def new_request_id() -> str:
+    # Server-generated: the request id keys the usage record, so a caller must not choose it.
+    return uuid.uuid4().hex
+
+
+def answer_response(answer: Answer) -> JSONResponse:
+    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+async def serve(request: Request, handler: Handler) -> Response:
+    from shared.bootstrap import get_gateway
+
+    request_id = new_request_id()
+    try:
+        gateway = await get_gateway()
+        caller = await gateway.callers.resolve(request.headers)
+        response = await handler(request, Context(gateway, caller, request_id))
+    except Exception as exc:
+        return error_response(exc, request_id)
+    response.headers["x-request-id"] = request_id
+    return response

@@ -1,0 +1,97 @@
+"""Adapter selection: settings decide which implementation each port gets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from shared.adapters.openai_deployment import (
+    COGNITIVE_SERVICES_SCOPE,
+    AzureOpenAIDeployment,
+    TokenProvider,
+    build_client,
+)
+from shared.models import ModelRegistry
+from shared.ports import OverflowQueue, QueueReceiver
+from shared.routing import Router
+from shared.settings import SIMULATOR_HOST, SIMULATOR_PORT, Settings
+from shared.stores import Stores
+
+log = logging.getLogger("gateway.wiring")
+
+Closer = Callable[[], Awaitable[None]]
+
+
+async def build_stores(settings: Settings) -> Stores:
+    if settings.uses_cosmos:
+        from shared.adapters.cosmos_stores import open_cosmos_stores
+
+        log.info("store: Cosmos DB database %r", settings.cosmos_database)
+        return await open_cosmos_stores(settings)
+    from shared.adapters.embedded import open_embedded_stores
+
+    log.info("store: embedded SQLite under %s", settings.gateway_data_dir)
+    return open_embedded_stores(settings.gateway_data_dir)
+
+
+async def build_queue(
+    settings: Settings,
+) -> tuple[OverflowQueue, QueueReceiver | None, Closer]:
+    if settings.uses_servicebus:
+        from shared.adapters.servicebus_queue import ServiceBusOverflowQueue
+
+        log.info("queue: Service Bus queue %r", settings.servicebus_queue_name)
+        sb = ServiceBusOverflowQueue.from_settings(settings)
+        return sb, None, sb.close
+    from shared.adapters.embedded import open_embedded_queue
+
+    log.info("queue: embedded durable queue under %s", settings.gateway_data_dir)
+    local = open_embedded_queue(settings.gateway_data_dir, settings.servicebus_max_delivery_count)
+    return local, local, local.close
+
+
+def _is_simulated(endpoint: str) -> bool:
+    return endpoint.rstrip("/") == f"http://{SIMULATOR_HOST}:{SIMULATOR_PORT}" or (
+        endpoint.startswith(("http://127.", "http://localhost"))
+    )
+
+
+def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Closer]:
+    """One AsyncAzureOpenAI client per deployment, and the router over them."""
+    token_provider: TokenProvider | None = None
+    credential = None
+    if any(
+        not d.api_key_setting and not _is_simulated(str(d.endpoint))
+        for d in settings.aoai_deployments
+    ):
+        from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+
+        credential = DefaultAzureCredential()
+        token_provider = get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE)
+    deployments = []
+    clients = []
+    for config in settings.aoai_deployments:
+        client = build_client(
+            config,
+            api_version=settings.aoai_api_version,
+            timeout=settings.aoai_timeout_seconds,
+            token_provider=token_provider,
+            simulated=_is_simulated(str(config.endpoint)),
+        )
+        clients.append(client)
+        tokenizer = models.group(config.group_name).tokenizer
+        deployments.append(AzureOpenAIDeployment(config, client, tokenizer))
+    router = Router(
+        deployments,
+        default_cooldown=settings.aoai_default_cooldown_seconds,
+        deadline_seconds=settings.gateway_request_deadline_seconds,
+        max_inflight=settings.gateway_max_inflight,
+    )
+
+    async def close() -> None:
+        for client in clients:
+            await client.close()
+        if credential is not None:
+            await credential.close()
+
+    return router, close

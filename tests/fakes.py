@@ -1,0 +1,48 @@
+"""In-memory fakes that record what happened (cosmicpython's unit-test layer)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from shared.domain.chat import (
+    ChatRequest,
+    ChatResult,
+    StreamDelta,
+    StreamEnd,
+    StreamEvent,
+    TokenUsage,
+)
+from shared.tokenizer import Tokenizer
+
+Reply = str | Callable[[ChatRequest], str] | Exception
+
+
+@dataclass
+class FakeChatModel:
+    """Answers from a script of replies (last one repeats); counts usage with the tokenizer."""
+
+    replies: list[Reply] = field(default_factory=lambda: ["A short summary."])
+    tokenizer: Tokenizer = field(default_factory=lambda: Tokenizer("o200k_base"))
+    calls: list[ChatRequest] = field(default_factory=list)
+    include_usage: bool = True
+
+    def _next(self, request: ChatRequest) -> str:
+        self.calls.append(request)
+        reply = self.replies[min(len(self.calls), len(self.replies)) - 1]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply(request) if callable(reply) else reply
+
+    def _result(self, request: ChatRequest, content: str) -> ChatResult:
+        usage = TokenUsage(request.prompt_tokens, self.tokenizer.count(content))
+        return ChatResult(content, usage, "gpt-4o-mini", "fake-eastus", "eastus")
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        return self._result(request, self._next(request))
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        content = self._next(request)
+        for word in content.split(" "):
+            yield StreamDelta(word + " ")
+        yield StreamEnd(self._result(request, content))
