@@ -1,0 +1,63 @@
+"""UsageLedger on SQLite: one row per (business unit, month, request id), replays replace."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from shared.adapters.sqlite_db import Database
+from shared.domain.usage import UsageRecord
+
+# `writes` counts how often a request id was recorded; it tells a first write from a replay in
+# the same statement that stores it, so "new or not" needs no separate read.
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS usage_ledger (
+        business_unit TEXT NOT NULL,
+        month TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        writes INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (business_unit, month, request_id)
+    )""",
+)
+
+
+class SqliteUsageLedger:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        db.ensure_schema(SCHEMA)
+
+    async def record(self, record: UsageRecord) -> bool:
+        # to_doc keeps money as decimal strings, so cost and savings round-trip exactly.
+        doc = record.to_doc()
+        rows = self._db.query(
+            "INSERT INTO usage_ledger (business_unit, month, request_id, created_at, doc) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (business_unit, month, request_id) DO UPDATE SET "
+            "created_at = excluded.created_at, doc = excluded.doc, writes = writes + 1 "
+            "RETURNING writes",
+            (
+                record.business_unit,
+                record.month,
+                record.request_id,
+                doc["created_at"],
+                json.dumps(doc),
+            ),
+        )
+        return int(rows[0]["writes"]) == 1
+
+    async def get(self, business_unit: str, month: str, request_id: str) -> UsageRecord | None:
+        rows = self._db.query(
+            "SELECT doc FROM usage_ledger WHERE business_unit = ? AND month = ? AND request_id = ?",
+            (business_unit, month, request_id),
+        )
+        return UsageRecord.from_doc(json.loads(rows[0]["doc"])) if rows else None
+
+    async def list_partition(self, business_unit: str, month: str) -> Sequence[UsageRecord]:
+        rows = self._db.query(
+            "SELECT doc FROM usage_ledger WHERE business_unit = ? AND month = ? "
+            "ORDER BY created_at, request_id",
+            (business_unit, month),
+        )
+        return [UsageRecord.from_doc(json.loads(row["doc"])) for row in rows]
