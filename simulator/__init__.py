@@ -1,0 +1,10 @@
+"""A local Azure OpenAI simulator: chat completions with Azure's quotas, errors and streaming.
+
+For development and benchmarks only; never deployed. See ``python -m simulator --help``.
+"""
+
+from simulator.app import create_app
+from simulator.config import SimDeployment, SimulatorConfig
+from simulator.serve import serve_asgi, serve_simulator
+
+__all__ = ["SimDeployment", "SimulatorConfig", "create_app", "serve_asgi", "serve_simulator"]

@@ -1,0 +1,87 @@
+"""Serve an ASGI app on loopback inside the current event loop, for end-to-end tests and benches.
+
+async with serve_simulator(config) as base_url:
+    client = openai.AsyncAzureOpenAI(azure_endpoint=base_url, api_key="x", ...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import uvicorn
+
+from simulator.app import create_app
+from simulator.config import SimulatorConfig
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+SHUTDOWN_TIMEOUT_SECONDS = 5
+
+
+class _InProcessServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The host process (pytest, a bench) owns Ctrl-C; a background server must not take it.
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # Binding here, not in uvicorn, makes port 0 race-free: the port is ours before we report it.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve_asgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serves ``app`` with uvicorn in a background task; yields ``http://host:port``."""
+    sock = _bind(host, port)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_SECONDS,
+    )
+    server = _InProcessServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while not server.started:
+            if task.done() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server on {host}:{port} did not start")
+            await asyncio.sleep(0.01)
+        bound_port = sock.getsockname()[1]
+        shown_host = f"[{host}]" if ":" in host else host
+        yield f"http://{shown_host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_TIMEOUT_SECONDS + 1)
+        except TimeoutError:
+            server.force_exit = True
+            await task
+        except SystemExit:
+            # uvicorn calls sys.exit() when it cannot start; that was reported above.
+            if server.started:
+                raise
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def serve_simulator(
+    config: SimulatorConfig,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[str]:
+    """The simulator on a real loopback port (0: a free one); yields its base URL."""
+    async with serve_asgi(create_app(config, clock), host, port) as base_url:
+        yield base_url
