@@ -61,12 +61,17 @@ def index(app: func.FunctionApp, defaults: dict[str, str]) -> IndexedApp:
     queues: list[QueueFunction] = []
     timers: list[TimerFunction] = []
     for function in app.get_functions():
-        spec = function.get_trigger().get_dict_repr()
-        name = function.get_function_name()
+        trigger = function.get_trigger()
+        if trigger is None:
+            raise RuntimeError(f"function {function.get_function_name()!r} has no trigger")
+        spec = trigger.get_dict_repr()
+        name = str(function.get_function_name())
         handler = function.get_user_function()
         if spec["type"] == "httpTrigger":
             methods = tuple(str(getattr(m, "value", m)) for m in spec.get("methods") or ["GET"])
-            http.append(HttpFunction(name, spec.get("route") or name, methods, spec["name"], handler))
+            http.append(
+                HttpFunction(name, spec.get("route") or name, methods, spec["name"], handler)
+            )
         elif spec["type"] == "serviceBusTrigger":
             queue = resolve_setting(spec["queueName"], defaults)
             queues.append(QueueFunction(name, queue, spec["name"], handler))

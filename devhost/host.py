@@ -75,7 +75,9 @@ async def run_local_host(
         tasks: list[asyncio.Task[None]] = []
         if run_triggers:
             if gateway.receiver is not None:
-                tasks += [asyncio.create_task(run_queue(gateway.receiver, q, stop)) for q in app.queues]
+                tasks += [
+                    asyncio.create_task(run_queue(gateway.receiver, q, stop)) for q in app.queues
+                ]
             tasks += [asyncio.create_task(run_timer(t, stop)) for t in app.timers]
 
         async def stop_triggers() -> None:

@@ -104,7 +104,11 @@ def assemble(
 
 
 def build_callers(settings: Settings) -> CallerResolver:
-    return HeaderCallerResolver(settings.business_unit_ids)
+    """Headers (local) or Entra ID JWT; raises SettingsError for headers mode in Azure unless
+    GATEWAY_ALLOW_TRUSTED_HEADERS_IN_AZURE=true (see shared/auth/startup_checks.py)."""
+    from shared.auth import build_caller_resolver
+
+    return build_caller_resolver(settings)
 
 
 _gateway: Gateway | None = None

@@ -137,7 +137,7 @@ def _input_model(usecase: UseCase) -> type[BaseModel]:
     model = _MODELS.get(key)
     if model is None:
         fields: dict[str, Any] = {name: _field(spec) for name, spec in usecase.input.items()}
-        model = create_model(  # type: ignore[call-overload]
+        model = create_model(
             f"{usecase.id.title().replace('-', '')}Input",
             __config__=ConfigDict(extra="forbid", strict=False),
             **fields,

@@ -40,7 +40,10 @@ class ModelRegistry:
             if config.encoding not in tokenizers:
                 tokenizers[config.encoding] = Tokenizer(config.encoding)
             groups[group] = DeploymentGroup(
-                group, model, config.context_window, tokenizers[config.encoding],
+                group,
+                model,
+                config.context_window,
+                tokenizers[config.encoding],
                 tuple(members[group]),
             )
         return cls(groups)
@@ -49,7 +52,9 @@ class ModelRegistry:
         try:
             return self._groups[name]
         except KeyError:
-            raise KeyError(f"no deployment group {name!r}; configured: {sorted(self._groups)}")
+            raise KeyError(
+                f"no deployment group {name!r}; configured: {sorted(self._groups)}"
+            ) from None
 
     def names(self) -> list[str]:
         return sorted(self._groups)

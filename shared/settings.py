@@ -9,12 +9,14 @@ Read settings only through :func:`get_settings`; tests build ``Settings(...)`` e
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,60 +113,121 @@ class Settings(BaseSettings):
     # --- gateway ---------------------------------------------------------------------------
     gateway_data_dir: Path = Field(default=ROOT / ".data", description="Embedded store + queue")
     gateway_business_units: list[BusinessUnitConfig] = Field(
-        default_factory=_default_business_units
+        default_factory=_default_business_units,
+        description='JSON list of enabled business units: [{"id": "marketing", "name": ...}]',
     )
-    gateway_caller_auth: Literal["headers", "jwt"] = "headers"
-    gateway_allow_trusted_headers_in_azure: bool = False
-    gateway_finance_role: str = "finance"
-    gateway_max_body_bytes: int = Field(default=256 * 1024, gt=0)
-    gateway_request_deadline_seconds: float = Field(default=30.0, gt=0)
-    gateway_max_inflight: int = Field(default=256, gt=0)
-    gateway_session_ttl_seconds: int = Field(default=24 * 3600, gt=0)
-    gateway_session_max_turns: int = Field(default=200, gt=0)
-    gateway_job_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
-    gateway_price_table_file: Path = Field(default=ROOT / "shared" / "prices.json")
-    gateway_budgets: str = Field(default="[]", description="JSON list of budgets")
+    gateway_caller_auth: Literal["headers", "jwt"] = Field(
+        default="headers",
+        description="How the caller is identified: trusted APIM headers (local dev) or a JWT",
+    )
+    gateway_allow_trusted_headers_in_azure: bool = Field(
+        default=False, description="Allow headers mode when WEBSITE_INSTANCE_ID is set (Azure)"
+    )
+    gateway_finance_role: str = Field(
+        default="finance", description="Role that may read every unit's chargeback"
+    )
+    gateway_max_body_bytes: int = Field(
+        default=256 * 1024, gt=0, description="Request body cap; larger bodies get 413"
+    )
+    gateway_request_deadline_seconds: float = Field(
+        default=30.0, gt=0, description="Overall deadline of one upstream request, retries included"
+    )
+    gateway_max_inflight: int = Field(
+        default=256, gt=0, description="Upstream calls in flight per process before shedding"
+    )
+    gateway_session_ttl_seconds: int = Field(
+        default=24 * 3600, gt=0, description="Idle time after which a chat session expires"
+    )
+    gateway_session_max_turns: int = Field(
+        default=200, gt=0, description="Most turns one chat session may hold"
+    )
+    gateway_job_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, gt=0, description="How long a queued job and its result are kept"
+    )
+    gateway_price_table_file: Path = Field(
+        default=ROOT / "shared" / "prices.json", description="Versioned price table (JSON)"
+    )
+    gateway_budgets: str = Field(
+        default="[]", description="JSON list of per-unit (and per-use-case) monthly budgets"
+    )
     gateway_log_prompts_for: list[str] = Field(
         default_factory=list, description="Use case ids whose prompts/completions may be logged"
     )
 
     # --- caller check (JWT) ----------------------------------------------------------------
-    auth_issuer: str = ""
-    auth_audience: str = ""
-    auth_jwks_url: str = ""
-    auth_business_unit_claim: str = "business_unit"
-    auth_roles_claim: str = "roles"
-    auth_user_claim: str = "oid"
+    auth_issuer: str = Field(default="", description="Expected JWT issuer (jwt mode)")
+    auth_audience: str = Field(default="", description="Expected JWT audience (jwt mode)")
+    auth_jwks_url: str = Field(default="", description="Tenant JWKS URL (jwt mode)")
+    auth_business_unit_claim: str = Field(
+        default="business_unit", description="Claim holding the business unit"
+    )
+    auth_roles_claim: str = Field(default="roles", description="Claim holding the roles")
+    auth_user_claim: str = Field(default="oid", description="Claim holding the user id")
 
     # --- Azure OpenAI ----------------------------------------------------------------------
-    aoai_deployments: list[DeploymentConfig] = Field(default_factory=_default_deployments)
-    aoai_models: dict[str, ModelConfig] = Field(default_factory=_default_models)
-    aoai_api_version: str = "2024-10-21"
-    aoai_timeout_seconds: float = Field(default=60.0, gt=0)
-    aoai_default_cooldown_seconds: float = Field(default=10.0, gt=0)
+    aoai_deployments: list[DeploymentConfig] = Field(
+        default_factory=_default_deployments,
+        description="JSON list of deployments: name, endpoint, model, region, group, priority, "
+        "weight, tpm, rpm, api_key_setting (empty: Entra ID). Default: three simulated regions",
+    )
+    aoai_models: dict[str, ModelConfig] = Field(
+        default_factory=_default_models,
+        description='JSON map model -> {"context_window", "encoding"}',
+    )
+    aoai_api_version: str = Field(default="2024-10-21", description="Azure OpenAI API version")
+    aoai_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Timeout of one upstream HTTP call"
+    )
+    aoai_default_cooldown_seconds: float = Field(
+        default=10.0, gt=0, description="Cooldown after a 429 that carries no retry-after"
+    )
 
     # --- Cosmos DB (unset: embedded SQLite store) ------------------------------------------
-    cosmos_endpoint: str = ""
-    cosmos_key: str = ""
-    cosmos_connection_string: str = ""
-    cosmos_database: str = "genai-gateway"
-    cosmos_create_containers: bool = True
+    cosmos_endpoint: str = Field(
+        default="", description="Cosmos DB account URL; without a key, Entra ID is used"
+    )
+    cosmos_key: str = Field(default="", description="Cosmos DB key (prefer Entra ID)")
+    cosmos_connection_string: str = Field(
+        default="", description="Cosmos DB connection string (alternative to endpoint + key)"
+    )
+    cosmos_database: str = Field(default="genai-gateway", description="Cosmos DB database")
+    cosmos_create_containers: bool = Field(
+        default=True, description="Create database and containers if missing at start"
+    )
 
     # --- Service Bus (unset: embedded durable queue) ---------------------------------------
-    servicebus_fully_qualified_namespace: str = ""
-    servicebus_connection_string: str = ""
-    servicebus_queue_name: str = "overflow"
-    servicebus_max_delivery_count: int = Field(default=5, gt=0)
+    servicebus_fully_qualified_namespace: str = Field(
+        default="", description="Service Bus namespace host; Entra ID is used"
+    )
+    servicebus_connection_string: str = Field(
+        default="", description="Service Bus connection string (alternative to the namespace)"
+    )
+    servicebus_queue_name: str = Field(default="overflow", description="Overflow queue name")
+    servicebus_max_delivery_count: int = Field(
+        default=5, gt=0, description="Deliveries before a job fails / dead-letters"
+    )
 
     # --- telemetry -------------------------------------------------------------------------
-    applicationinsights_connection_string: str = ""
-    gateway_telemetry: Literal["off", "console", "otlp", "azure"] = "off"
+    applicationinsights_connection_string: str = Field(
+        default="", description="Azure Monitor; set it to export traces, metrics and logs"
+    )
+    gateway_telemetry: Literal["off", "console", "otlp", "azure"] = Field(
+        default="off", description="Exporter when no Application Insights connection string"
+    )
 
     # --- local host + simulator ------------------------------------------------------------
-    simulator_latency_ms: float = Field(default=0.0, ge=0)
-    simulator_latency_per_token_ms: float = Field(default=0.0, ge=0)
-    simulator_fault_rate: float = Field(default=0.0, ge=0, le=1)
-    simulator_time_scale: float = Field(default=1.0, gt=0)
+    simulator_latency_ms: float = Field(
+        default=0.0, ge=0, description="Simulator: fixed latency per call"
+    )
+    simulator_latency_per_token_ms: float = Field(
+        default=0.0, ge=0, description="Simulator: latency per completion token"
+    )
+    simulator_fault_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Simulator: fraction of calls answered 5xx"
+    )
+    simulator_time_scale: float = Field(
+        default=1.0, gt=0, description="Simulator: simulated seconds per real second"
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
@@ -225,6 +288,11 @@ def load_settings() -> Settings:
             for err in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None
+    except SourceError as exc:
+        # A structured (JSON) value that does not parse: name the setting, not the field.
+        match = re.search(r'field "([a-z0-9_]+)"', str(exc))
+        name = match.group(1).upper() if match else "a structured setting"
+        raise SettingsError(f"invalid settings: {name}: not valid JSON") from None
 
 
 @lru_cache(maxsize=1)

@@ -45,5 +45,7 @@ def _json(usecase: UseCase, content: str) -> Any:
     try:
         jsonschema.validate(data, usecase.output.json_schema or {})
     except jsonschema.ValidationError as exc:
-        raise InvalidOutput(f"schema violation at {list(exc.absolute_path)}: {exc.message}") from None
+        raise InvalidOutput(
+            f"schema violation at {list(exc.absolute_path)}: {exc.message}"
+        ) from None
     return data

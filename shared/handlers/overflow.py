@@ -51,7 +51,12 @@ async def enqueue(gw: Gateway, call: PreparedCall, retry_after: float) -> Answer
     wait = max(1, round(retry_after))
     return Answer(
         202,
-        {"job_id": job.id, "status": job.status, "request_id": job.id, "location": job_location(job.id)},
+        {
+            "job_id": job.id,
+            "status": job.status,
+            "request_id": job.id,
+            "location": job_location(job.id),
+        },
         {"Location": job_location(job.id), "Retry-After": str(wait)},
     )
 

@@ -37,9 +37,7 @@ def find_usecase(catalog: Catalog, caller: Caller, usecase_id: str) -> UseCase:
     return usecase
 
 
-def check_fits(
-    usecase: UseCase, prompt_tokens: int, max_tokens: int, context_window: int
-) -> None:
+def check_fits(usecase: UseCase, prompt_tokens: int, max_tokens: int, context_window: int) -> None:
     """413 naming both numbers when the prompt does not fit (issue: checked before any call)."""
     if prompt_tokens > usecase.max_input_tokens:
         raise PayloadTooLarge(

@@ -120,7 +120,12 @@ async def _metered_call(
     except InvalidOutput as exc:
         output, outcome = exc, "error"
     record = usage_record(
-        call, request_id, result.usage, result=result, latency_ms=latency, outcome=outcome,
+        call,
+        request_id,
+        result.usage,
+        result=result,
+        latency_ms=latency,
+        outcome=outcome,
         now=gw.now(),
     )
     if on_answered is not None and outcome == "ok":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +19,9 @@ from shared.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMedi
 MAX_JSON_DEPTH = 16
 MAX_JSON_KEYS = 1_000
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_LOG_VALUE_CHARS = 200
+# Control, format (bidi overrides) and line/paragraph separators: what can forge or hide log lines.
+_UNSAFE_IN_LOGS = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -116,3 +120,19 @@ def session_id_param(request: Request, name: str = "session_id") -> str:
             details=[{"loc": ["path", name], "msg": "expected 16-64 characters [A-Za-z0-9_-]"}],
         )
     return value
+
+
+def safe_log_value(value: object, limit: int = MAX_LOG_VALUE_CHARS) -> str:
+    """A caller-supplied value made safe for one log line: newlines, control and bidi characters
+    escaped (a value cannot start a forged line), backslashes doubled, long values cut."""
+    text = str(value)
+    cut = len(text) - limit
+    escaped = "".join(
+        "\\\\"
+        if ch == "\\"
+        else f"\\u{ord(ch):04x}"
+        if unicodedata.category(ch) in _UNSAFE_IN_LOGS
+        else ch
+        for ch in text[:limit]
+    )
+    return f"{escaped}...(+{cut} chars)" if cut > 0 else escaped

@@ -31,7 +31,9 @@ async def test_miss_calls_model_and_meters_one_record(
     assert "at most 50 words" in request.messages[0].content
     assert TEXT in request.messages[1].content
     assert body["usage"]["prompt_tokens"] == request.prompt_tokens > 0
-    record = await gateway.stores.ledger.get("marketing", gateway.now().strftime("%Y-%m"), body["request_id"])
+    record = await gateway.stores.ledger.get(
+        "marketing", gateway.now().strftime("%Y-%m"), body["request_id"]
+    )
     assert record is not None
     assert (record.business_unit, record.user_id, record.use_case) == (
         "marketing",
@@ -40,7 +42,11 @@ async def test_miss_calls_model_and_meters_one_record(
     )
     assert record.prompt_tokens == request.prompt_tokens
     assert record.completion_tokens == body["usage"]["completion_tokens"] > 0
-    assert (record.deployment, record.region, record.model) == ("fake-eastus", "eastus", "gpt-4o-mini")
+    assert (record.deployment, record.region, record.model) == (
+        "fake-eastus",
+        "eastus",
+        "gpt-4o-mini",
+    )
     assert record.cache_hit is False and record.outcome == "ok"
 
 
@@ -87,7 +93,9 @@ async def test_oversize_prompt_is_413_naming_both_numbers(
 async def test_missing_business_unit_is_401_and_unknown_is_403(
     client: httpx.AsyncClient, chat: FakeChatModel
 ) -> None:
-    missing = await client.post("/api/v1/summarize", json={"text": TEXT}, headers={"x-user-id": "a"})
+    missing = await client.post(
+        "/api/v1/summarize", json={"text": TEXT}, headers={"x-user-id": "a"}
+    )
     unknown = await summarize(client, {"text": TEXT}, **{"x-business-unit": "pirates"})
 
     assert missing.status_code == 401
@@ -133,7 +141,10 @@ async def test_every_error_has_the_standard_shape(client: httpx.AsyncClient) -> 
 async def test_content_filter_is_400_and_unexpected_error_is_500_without_its_text(
     client: httpx.AsyncClient, chat: FakeChatModel
 ) -> None:
-    chat.replies = [UpstreamRejected("x", reason="content_filter"), RuntimeError("secret db password")]
+    chat.replies = [
+        UpstreamRejected("x", reason="content_filter"),
+        RuntimeError("secret db password"),
+    ]
     filtered = await summarize(client, {"text": "one"})
     crashed = await summarize(client, {"text": "two"})
 

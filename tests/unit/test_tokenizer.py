@@ -1,0 +1,38 @@
+"""The tokenizer is tiktoken's, built from bundled vocabularies with no download."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.domain.chat import Message
+from shared.tokenizer import Tokenizer, TokenizerUnavailable, get_encoding
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text", "tokens"),
+    [
+        # Reference ids from tiktoken's own test-suite / the OpenAI tokenizer.
+        ("cl100k_base", "hello world", [15339, 1917]),
+        ("o200k_base", "hello world", [24912, 2375]),
+    ],
+)
+def test_known_token_ids(encoding: str, text: str, tokens: list[int]) -> None:
+    assert Tokenizer(encoding).encode(text) == tokens
+
+
+def test_round_trip_and_special_text_is_plain() -> None:
+    tokenizer = Tokenizer("o200k_base")
+    text = "Café ☕ — <|endoftext|> 12345"
+    assert tokenizer.decode(tokenizer.encode(text)) == text
+
+
+def test_chat_framing_adds_per_message_overhead() -> None:
+    tokenizer = Tokenizer("o200k_base")
+    messages = [Message("system", "Be brief."), Message("user", "Hi")]
+    expected = 3 + sum(3 + tokenizer.count(m.role) + tokenizer.count(m.content) for m in messages)
+    assert tokenizer.count_messages(messages) == expected
+
+
+def test_unknown_encoding_fails_clearly() -> None:
+    with pytest.raises(TokenizerUnavailable, match="unknown encoding"):
+        get_encoding("p50k_base")
