@@ -1,0 +1,200 @@
+"""The one Cosmos DB client of a worker process, its containers, and the helpers every adapter uses.
+
+The composition root calls :func:`connect` once per process (lazily, never at import time) and
+hands the :class:`CosmosConnection` to the adapters, as the SDK asks: "maintain a single
+instance of CosmosClient per lifetime of the application"
+(https://learn.microsoft.com/python/api/azure-cosmos/azure.cosmos.aio.cosmosclient).
+
+Container shapes live in cosmos_containers.py; their RU reasoning is in docs/cosmos.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.cosmos.aio import ContainerProxy, CosmosClient, DatabaseProxy
+from azure.cosmos.exceptions import (
+    CosmosAccessConditionFailedError,
+    CosmosHttpResponseError,
+    CosmosResourceExistsError,
+    CosmosResourceNotFoundError,
+)
+from azure.cosmos.partition_key import PartitionKeyType
+from azure.identity.aio import DefaultAzureCredential
+
+from shared.adapters.cosmos_containers import ContainerSpec, create_containers
+from shared.settings import Settings
+
+Clock = Callable[[], datetime]
+Doc = dict[str, Any]
+
+# The public, documented key of the Cosmos DB emulator; local servers accept any key.
+# https://learn.microsoft.com/azure/cosmos-db/emulator#authentication
+EMULATOR_KEY = (
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+)
+
+# What @vercel/cosmosdb-server 1.0.1 answers (HTTP 500) when a point read misses: its read
+# handler dereferences the absent document. Only recognised when ``local_server`` is on.
+_LOCAL_SERVER_MISSING = "Cannot read properties of undefined"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} given; use a timezone-aware one")
+    return value.astimezone(UTC).isoformat()
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def ttl_until(expires_at: datetime, now: datetime) -> int:
+    """Seconds left, as Cosmos wants an item ``ttl``: a positive integer, never 0 or null.
+    https://learn.microsoft.com/azure/cosmos-db/time-to-live"""
+    return max(1, math.ceil((expires_at - now).total_seconds()))
+
+
+def is_expired(doc: Mapping[str, Any], now: datetime) -> bool:
+    """TTL purges in the background; an item past ``expires_at`` but not yet purged is missing."""
+    expires = doc.get("expires_at")
+    return isinstance(expires, str) and from_iso(expires) <= now
+
+
+# create -> 409 -> read -> replace can lose to another creator; each round re-decides from scratch.
+_TAKEOVER_ROUNDS = 3
+
+_FORBIDDEN_IN_ID = {"%": "%25", "/": "%2F", "\\": "%5C", "?": "%3F", "#": "%23"}
+
+
+def item_id(raw: str) -> str:
+    """A Cosmos id for any key: '/', '\\', '?' and '#' are not allowed in ids
+    (https://learn.microsoft.com/rest/api/cosmos-db/resources#resource-names). '%' is encoded
+    too, so distinct keys never share an id."""
+    return "".join(_FORBIDDEN_IN_ID.get(ch, ch) for ch in raw)
+
+
+def status_of(exc: CosmosHttpResponseError) -> int | None:
+    code = exc.status_code
+    return int(code) if code is not None else None
+
+
+@dataclass(slots=True)
+class CosmosConnection:
+    client: CosmosClient
+    database: DatabaseProxy
+    credential: AsyncTokenCredential | None = None
+    # The local @vercel/cosmosdb-server: turns on the workarounds in docs/cosmos.md, never in Azure.
+    local_server: bool = False
+    now: Clock = utc_now
+
+    def container(self, spec: ContainerSpec) -> ContainerProxy:
+        return self.database.get_container_client(spec.name)
+
+    async def point_read(
+        self, container: ContainerProxy, doc_id: str, partition_key: PartitionKeyType
+    ) -> Doc | None:
+        """Read by id and partition key (1 RU per KB); None when missing or past its expiry."""
+        doc = await self._read(container, doc_id, partition_key)
+        return None if doc is None or is_expired(doc, self.now()) else doc
+
+    async def create_unless_live(
+        self, container: ContainerProxy, doc: Doc, partition_key: PartitionKeyType
+    ) -> Doc | None:
+        """Create ``doc``; None when a live item already holds its id.
+
+        An item past ``expires_at`` that TTL has not purged yet counts as absent: it is taken over
+        with an etag-conditional replace, so two creators racing for it cannot both win.
+        """
+        for _ in range(_TAKEOVER_ROUNDS):
+            try:
+                return dict(await container.create_item(doc))
+            except CosmosResourceExistsError:
+                pass
+            existing = await self._read(container, doc["id"], partition_key)
+            if existing is None:
+                continue  # purged between our create and read: create again
+            if not is_expired(existing, self.now()):
+                return None
+            try:
+                return dict(
+                    await container.replace_item(
+                        doc["id"],
+                        doc,
+                        etag=existing["_etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                )
+            except (CosmosAccessConditionFailedError, CosmosResourceNotFoundError):
+                continue  # another creator took it over first, or TTL purged it
+        return None
+
+    async def _read(
+        self, container: ContainerProxy, doc_id: str, partition_key: PartitionKeyType
+    ) -> Doc | None:
+        try:
+            return dict(await container.read_item(doc_id, partition_key=partition_key))
+        except CosmosResourceNotFoundError:
+            return None
+        except CosmosHttpResponseError as exc:
+            if self._is_local_server_miss(exc):
+                return None
+            raise
+
+    def _is_local_server_miss(self, exc: CosmosHttpResponseError) -> bool:
+        # Real Cosmos answers a miss with 404; a 500 there is a real fault and must surface.
+        return self.local_server and status_of(exc) == 500 and _LOCAL_SERVER_MISSING in str(exc)
+
+    async def ping(self) -> None:
+        """Readiness: one metadata read of the database (raises when unreachable)."""
+        await self.database.read()
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self.credential is not None:
+            await self.credential.close()
+
+
+def build_client(
+    settings: Settings, *, local_server: bool = False
+) -> tuple[CosmosClient, AsyncTokenCredential | None]:
+    """Connection string, else endpoint + key, else endpoint + Entra ID (managed identity)."""
+    # A local server advertises https:// endpoints it does not serve; discovery would follow them.
+    options: dict[str, Any] = {"enable_endpoint_discovery": False} if local_server else {}
+    if settings.cosmos_connection_string:
+        client = CosmosClient.from_connection_string(settings.cosmos_connection_string, **options)
+        return client, None
+    if not settings.cosmos_endpoint:
+        raise ValueError("COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING is required for Cosmos DB")
+    if settings.cosmos_key:
+        return CosmosClient(settings.cosmos_endpoint, settings.cosmos_key, **options), None
+    credential = DefaultAzureCredential()
+    return CosmosClient(settings.cosmos_endpoint, credential, **options), credential
+
+
+async def connect(
+    settings: Settings, *, local_server: bool = False, now: Clock = utc_now
+) -> CosmosConnection:
+    client, credential = build_client(settings, local_server=local_server)
+    try:
+        if settings.cosmos_create_containers:
+            database = await client.create_database_if_not_exists(settings.cosmos_database)
+            await create_containers(database)
+        else:
+            database = client.get_database_client(settings.cosmos_database)
+    except BaseException:
+        await client.close()
+        if credential is not None:
+            await credential.close()
+        raise
+    return CosmosConnection(client, database, credential, local_server=local_server, now=now)

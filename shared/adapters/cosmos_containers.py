@@ -1,0 +1,58 @@
+"""The six containers: partition key, TTL and indexing of each (reasons in docs/cosmos.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.cosmos import PartitionKey
+from azure.cosmos.aio import DatabaseProxy
+
+
+def _index_only(*paths: str) -> dict[str, Any]:
+    """Index just these paths. With none, point-read-only containers index nothing and a write
+    pays only for the item: https://learn.microsoft.com/azure/cosmos-db/index-policy"""
+    return {
+        "indexingMode": "consistent",
+        "includedPaths": [{"path": f"{p}/?"} for p in paths],
+        "excludedPaths": [{"path": "/*"}],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    name: str
+    partition_key: tuple[str, ...]
+    # None: TTL off. -1: TTL on, items live until their own ``ttl`` (seconds) says otherwise.
+    # https://learn.microsoft.com/azure/cosmos-db/time-to-live
+    default_ttl: int | None
+    indexing_policy: dict[str, Any] = field(default_factory=_index_only)
+
+    def partition_key_definition(self) -> PartitionKey:
+        if len(self.partition_key) == 1:
+            return PartitionKey(path=self.partition_key[0])
+        # Hierarchical key: https://learn.microsoft.com/azure/cosmos-db/hierarchical-partition-keys
+        return PartitionKey(path=list(self.partition_key), kind="MultiHash")
+
+
+CACHE = ContainerSpec("completion_cache", ("/key",), default_ttl=-1)
+SESSIONS = ContainerSpec("sessions", ("/business_unit", "/id"), default_ttl=-1)
+LEDGER = ContainerSpec("usage_ledger", ("/pk",), None, _index_only("/pk"))
+JOBS = ContainerSpec("jobs", ("/business_unit",), default_ttl=-1)
+COUNTERS = ContainerSpec("counters", ("/partition",), default_ttl=None)
+ROLLUPS = ContainerSpec(
+    "usage_rollups", ("/business_unit",), None, _index_only("/business_unit", "/day")
+)
+CONTAINERS: tuple[ContainerSpec, ...] = (CACHE, SESSIONS, LEDGER, JOBS, COUNTERS, ROLLUPS)
+
+
+async def create_containers(database: DatabaseProxy) -> None:
+    """Idempotent; needs control-plane rights, so Entra ID deployments usually create them in IaC
+    (data-plane RBAC cannot create containers) and set COSMOS_CREATE_CONTAINERS=false."""
+    for spec in CONTAINERS:
+        await database.create_container_if_not_exists(
+            id=spec.name,
+            partition_key=spec.partition_key_definition(),
+            default_ttl=spec.default_ttl,
+            indexing_policy=spec.indexing_policy,
+        )

@@ -1,0 +1,65 @@
+"""RollupStore on Cosmos DB: partition key = business unit, id = the rollup's own id.
+
+Reports ask for a date range of one or a few business units: one single-partition query each
+(range index on ``/day``). "Every business unit" is the one cross-partition query in the
+adapters; it runs for finance reports, never on a request's hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from shared.adapters.cosmos_client import CosmosConnection, item_id
+from shared.adapters.cosmos_containers import ROLLUPS
+from shared.domain.usage import DailyRollup
+
+# Constant query texts: every value, the business unit included, goes in as a parameter.
+_ALL_UNITS = "SELECT * FROM c WHERE c.day >= @first AND c.day <= @last"
+_ONE_UNIT = "SELECT * FROM c WHERE c.business_unit = @bu AND c.day >= @first AND c.day <= @last"
+
+
+def _sort_key(r: DailyRollup) -> tuple[str, str, str, str]:
+    return (r.day, r.business_unit, r.use_case, r.model)
+
+
+class CosmosRollupStore:
+    def __init__(self, conn: CosmosConnection) -> None:
+        self._container = conn.container(ROLLUPS)
+
+    async def upsert(self, rollup: DailyRollup) -> None:
+        await self._container.upsert_item(rollup.to_doc() | {"id": item_id(rollup.id)})
+
+    async def query(
+        self, business_units: Sequence[str] | None, first_day: str, last_day: str
+    ) -> Sequence[DailyRollup]:
+        days: list[dict[str, object]] = [
+            {"name": "@first", "value": first_day},
+            {"name": "@last", "value": last_day},
+        ]
+        if business_units is None:
+            found = await self._collect(_ALL_UNITS, days, None)
+        else:
+            per_unit = await asyncio.gather(
+                *(
+                    self._collect(
+                        _ONE_UNIT,
+                        [*days, {"name": "@bu", "value": bu}],
+                        bu,
+                    )
+                    for bu in dict.fromkeys(business_units)
+                )
+            )
+            found = [r for rows in per_unit for r in rows]
+        return sorted(found, key=_sort_key)
+
+    async def _collect(
+        self, query: str, parameters: list[dict[str, object]], partition: str | None
+    ) -> list[DailyRollup]:
+        if partition is None:
+            items = self._container.query_items(query, parameters=parameters)
+        else:
+            items = self._container.query_items(
+                query, parameters=parameters, partition_key=partition
+            )
+        return [DailyRollup.from_doc(doc) async for doc in items]

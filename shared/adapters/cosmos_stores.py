@@ -1,0 +1,43 @@
+"""The Cosmos DB ``Stores`` bundle: one connection, six adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from shared.adapters.cosmos_cache import CosmosCompletionCache
+from shared.adapters.cosmos_client import Clock, CosmosConnection, connect, utc_now
+from shared.adapters.cosmos_counters import CosmosCounterStore
+from shared.adapters.cosmos_jobs import CosmosJobStore
+from shared.adapters.cosmos_ledger import CosmosUsageLedger
+from shared.adapters.cosmos_rollups import CosmosRollupStore
+from shared.adapters.cosmos_sessions import CosmosSessionStore
+from shared.settings import Settings
+from shared.stores import Stores
+
+
+def cosmos_stores(
+    conn: CosmosConnection, *, close: Callable[[], Awaitable[None]] | None = None
+) -> Stores:
+    """Adapters over an open connection; ``close`` defaults to closing the connection."""
+    return Stores(
+        cache=CosmosCompletionCache(conn),
+        ledger=CosmosUsageLedger(conn),
+        rollups=CosmosRollupStore(conn),
+        sessions=CosmosSessionStore(conn),
+        jobs=CosmosJobStore(conn),
+        counters=CosmosCounterStore(conn),
+        close=close or conn.close,
+        ping=conn.ping,
+        kind="cosmos",
+    )
+
+
+async def open_cosmos_stores(
+    settings: Settings, *, local_server: bool = False, now: Clock = utc_now
+) -> Stores:
+    """Connect once (creating database and containers when COSMOS_CREATE_CONTAINERS is on).
+
+    ``local_server`` is for @vercel/cosmosdb-server only (no endpoint discovery, its 500-on-miss
+    read as a miss); it must stay off against Azure, where a 500 is a fault.
+    """
+    return cosmos_stores(await connect(settings, local_server=local_server, now=now))

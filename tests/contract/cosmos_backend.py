@@ -1,0 +1,66 @@
+"""The "cosmos" backend of the contract suite: the Cosmos adapters against a local server.
+
+Start the server with ``scripts/cosmos_server.sh start`` and export the
+``COSMOS_TEST_ENDPOINT`` it prints. Each call opens a fresh, uniquely named database, so tests
+never see each other's items; ``Stores.close`` drops it and closes the client.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from azure.cosmos.exceptions import CosmosResourceNotFoundError
+
+from shared.adapters.cosmos_client import EMULATOR_KEY, connect
+from shared.adapters.cosmos_stores import cosmos_stores
+from shared.settings import Settings
+from shared.stores import Stores
+
+ENDPOINT_ENV = "COSMOS_TEST_ENDPOINT"
+
+# Contract tests that @vercel/cosmosdb-server 1.0.1 cannot pass, by test function name. Empty
+# today: the adapters avoid every gap they met (docs/cosmos.md lists the gaps). A test added
+# later that needs one goes here, e.g. "test_x": "TTL never expires items".
+KNOWN_GAPS: dict[str, str] = {}
+
+
+def mark_known_gaps(items: list[pytest.Item]) -> None:
+    """For ``pytest_collection_modifyitems``: xfail(strict=True) each known gap, cosmos only, so
+    a server upgrade that closes a gap turns red until its entry is removed."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or callspec.params.get("backend") != "cosmos":
+            continue
+        reason = KNOWN_GAPS.get(getattr(item, "originalname", item.name))
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"cosmosdb-server gap: {reason}"))
+
+
+def cosmos_test_endpoint() -> str | None:
+    return os.environ.get(ENDPOINT_ENV) or None
+
+
+async def open_cosmos_test_stores() -> Stores:
+    endpoint = cosmos_test_endpoint()
+    if endpoint is None:
+        raise RuntimeError(f"{ENDPOINT_ENV} is not set; run scripts/cosmos_server.sh start")
+    settings = Settings(
+        cosmos_endpoint=endpoint,
+        cosmos_key=EMULATOR_KEY,
+        cosmos_connection_string="",
+        cosmos_database=f"contract-{uuid.uuid4().hex[:12]}",
+        cosmos_create_containers=True,
+    )
+    conn = await connect(settings, local_server=True)
+
+    async def drop_and_close() -> None:
+        try:
+            await conn.client.delete_database(conn.database)
+        except CosmosResourceNotFoundError:
+            pass
+        finally:
+            await conn.close()
+
+    return cosmos_stores(conn, close=drop_and_close)
