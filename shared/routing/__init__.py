@@ -1,0 +1,17 @@
+"""Routing chat calls over many Azure OpenAI deployments (the ChatModel port for the handlers)."""
+
+from shared.routing.breaker import BreakerState, CircuitBreaker
+from shared.routing.clock import Clock, FakeClock, MonotonicClock
+from shared.routing.headroom import DeploymentHealth
+from shared.routing.router import RoutableDeployment, Router
+
+__all__ = [
+    "BreakerState",
+    "CircuitBreaker",
+    "Clock",
+    "DeploymentHealth",
+    "FakeClock",
+    "MonotonicClock",
+    "RoutableDeployment",
+    "Router",
+]

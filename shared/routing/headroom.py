@@ -1,0 +1,245 @@
+"""What the router knows about one deployment's quota: cooldown, tokens in flight, headroom.
+
+Azure charges a chat call against the deployment's TPM when it admits it, with the prompt tokens
+plus ``max_tokens``, over a sliding minute; RPM is derived from TPM (6 per 1000):
+https://learn.microsoft.com/azure/ai-services/openai/how-to/quota#understanding-rate-limits
+
+Two estimates of headroom (tokens and requests the deployment would still admit):
+
+* prior: TPM (or RPM) minus what this router itself sent in the last 60 s, minus calls still in
+  flight that started before that (Azure charged them, they have not finished).
+* learned: the ``x-ratelimit-remaining-*`` headers of the last answer, minus what this router
+  sent after the call that carried them. Only the learned value sees other gateway instances
+  that share the deployment, which is why it wins while fresh.
+
+Ageing: a learned value is trusted fully for ``TRUST_SECONDS`` after it arrived, then blends
+linearly into the prior until ``TRUST_SECONDS + DECAY_SECONDS``, after which it is ignored.
+Azure evaluates its limits over 1 s and 10 s periods (same page as above), so a minute-old
+"remaining" says little; ten seconds keeps one full evaluation period of memory and no more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from shared.domain.chat import RateLimitInfo
+from shared.domain.upstream import UpstreamRejected, UpstreamThrottled, UpstreamUnavailable
+from shared.routing.breaker import BreakerState, CircuitBreaker, Outcome
+from shared.routing.clock import Clock
+from shared.settings import DeploymentConfig
+
+WINDOW_SECONDS = 60.0
+TRUST_SECONDS = 2.0
+DECAY_SECONDS = 8.0
+
+
+@dataclass(eq=False, slots=True)
+class Call:
+    """One upstream call as charged by Azure; identity matters, not value."""
+
+    start: float
+    cost: int
+
+
+@dataclass(slots=True)
+class Attempt:
+    call: Call
+    probe: bool  # the half-open breaker's one probe
+    outcome: Outcome = "neutral"  # what the breaker hears unless an error says otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentHealth:
+    """One deployment as the readiness probe and the metrics see it."""
+
+    name: str
+    region: str
+    group: str
+    breaker: BreakerState
+    cooling_for: float
+    inflight_tokens: int
+    remaining_tokens: int
+    remaining_requests: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Observation:
+    tokens: int | None
+    requests: int | None
+    since: float  # start of the call that carried it: later admissions are not in it
+    at: float  # when it arrived: its age counts from here
+
+
+class DeploymentState:
+    """Quota, cooldown and breaker of one deployment, on the router's clock."""
+
+    def __init__(self, config: DeploymentConfig, breaker: CircuitBreaker) -> None:
+        self.config = config
+        self.breaker = breaker
+        self.tpm = config.tpm
+        self.rpm = config.effective_rpm
+        self._admitted: deque[Call] = deque()  # sent in the last minute, oldest first
+        self._inflight: set[Call] = set()
+        self._cooldown_until = float("-inf")
+        self._seen: _Observation | None = None
+
+    # --- calls --------------------------------------------------------------------------
+    def begin(self, cost: int, now: float) -> Call:
+        while self._admitted and self._admitted[0].start + WINDOW_SECONDS <= now:
+            self._admitted.popleft()
+        call = Call(start=now, cost=cost)
+        self._admitted.append(call)
+        self._inflight.add(call)
+        return call
+
+    def end(self, call: Call, *, refund: bool) -> None:
+        """``refund`` when Azure certainly did not charge the call (429, 4xx)."""
+        self._inflight.discard(call)
+        if refund:
+            with contextlib.suppress(ValueError):  # already out of the window
+                self._admitted.remove(call)
+
+    @contextlib.asynccontextmanager
+    async def attempt(
+        self, cost: int, clock: Clock, default_cooldown: float
+    ) -> AsyncIterator[Attempt]:
+        """One upstream call: charged at start, settled in ``finally`` however it ends."""
+        now = clock.now()
+        probe = self.breaker.begin(now)  # first: it refuses a second probe before we charge
+        attempt = Attempt(self.begin(cost, now), probe)
+        refund = False  # Azure charges nothing for a 429 or a rejected request
+        try:
+            yield attempt
+        except UpstreamThrottled as exc:
+            self.cool_down(
+                default_cooldown if exc.retry_after is None else exc.retry_after, clock.now()
+            )
+            refund = True
+            raise
+        except UpstreamRejected:
+            refund = True
+            raise
+        except UpstreamUnavailable:
+            attempt.outcome = "failure"
+            raise
+        finally:
+            self.end(attempt.call, refund=refund)
+            self.breaker.end(attempt.outcome, probe=attempt.probe, now=clock.now())
+
+    @property
+    def inflight_tokens(self) -> int:
+        return sum(call.cost for call in self._inflight)
+
+    # --- what upstream told us ----------------------------------------------------------
+    def cool_down(self, seconds: float, now: float) -> None:
+        """The latest 429 wins: its Retry-After is the freshest word on this deployment."""
+        self._cooldown_until = now + max(0.0, seconds)
+
+    def cooling_for(self, now: float) -> float:
+        return max(0.0, self._cooldown_until - now)
+
+    def observe(self, info: RateLimitInfo, *, since: float, now: float) -> None:
+        if info.remaining_tokens is None and info.remaining_requests is None:
+            return
+        if self._seen is not None and self._seen.since > since:
+            return  # a slow call's headers are older than what we already know
+        self._seen = _Observation(info.remaining_tokens, info.remaining_requests, since, now)
+
+    # --- estimates ----------------------------------------------------------------------
+    def _trust(self, at: float) -> float:
+        if self._seen is None:
+            return 0.0
+        age = at - self._seen.at
+        if age <= TRUST_SECONDS:
+            return 1.0
+        return max(0.0, 1.0 - (age - TRUST_SECONDS) / DECAY_SECONDS)
+
+    def _prior(self, at: float) -> tuple[float, float]:
+        counted = [c for c in self._admitted if c.start + WINDOW_SECONDS > at]
+        counted += [c for c in self._inflight if c.start + WINDOW_SECONDS <= at]
+        return float(self.tpm - sum(c.cost for c in counted)), float(self.rpm - len(counted))
+
+    def _learned(self) -> tuple[float | None, float | None]:
+        seen = self._seen
+        if seen is None:
+            return None, None
+        later = [c for c in self._admitted if c.start > seen.since]
+        tokens = None if seen.tokens is None else float(seen.tokens - sum(c.cost for c in later))
+        requests = None if seen.requests is None else float(seen.requests - len(later))
+        return tokens, requests
+
+    def headroom(self, at: float) -> tuple[float, float]:
+        """Estimated (tokens, requests) the deployment would still admit at time ``at``."""
+        prior = self._prior(at)
+        trust = self._trust(at)
+        if trust == 0.0:
+            return prior
+        tokens, requests = (
+            p if learned is None else trust * learned + (1.0 - trust) * p
+            for p, learned in zip(prior, self._learned(), strict=True)
+        )
+        return tokens, requests
+
+    def ready(self, now: float) -> bool:
+        return self.cooling_for(now) == 0.0 and self.breaker.allows(now)
+
+    def available_in(self, now: float) -> float:
+        return max(self.cooling_for(now), self.breaker.available_in(now))
+
+    def score(self, now: float) -> float:
+        """Ranking inside a tier: headroom times weight (weight biases, never adds quota)."""
+        return max(0.0, self.headroom(now)[0]) * self.config.weight
+
+    def health(self, now: float) -> DeploymentHealth:
+        tokens, requests = self.headroom(now)
+        return DeploymentHealth(
+            name=self.config.name,
+            region=self.config.region,
+            group=self.config.group_name,
+            breaker=self.breaker.state(now),
+            cooling_for=self.cooling_for(now),
+            inflight_tokens=self.inflight_tokens,
+            remaining_tokens=max(0, int(tokens)),
+            remaining_requests=max(0, int(requests)),
+        )
+
+    def fits(self, cost: int, at: float) -> bool:
+        tokens, requests = self.headroom(at)
+        return tokens >= cost and requests >= 1.0
+
+    def wait_for(self, cost: int, now: float) -> float:
+        """Seconds until ``cost`` fits, if this router sends nothing else meanwhile.
+
+        The estimate only changes when a charge leaves the window (a step) or while the learned
+        value decays (linear), so those moments and the crossings inside the decay are enough.
+        """
+        if cost > self.tpm:
+            return WINDOW_SECONDS  # never fits; Azure also answers a full window
+        moments = {now} | {c.start + WINDOW_SECONDS for c in self._admitted}
+        if self._seen is not None:
+            start = self._seen.at + TRUST_SECONDS
+            end = start + DECAY_SECONDS
+            moments |= {start, end}
+            for prior, learned, need in self._decay_cases(cost, moments):
+                if learned < need <= prior:  # rises from learned to prior: solve for the crossing
+                    crossing = end - DECAY_SECONDS * (prior - need) / (prior - learned)
+                    moments.add(min(end, crossing + 1e-6))  # a hair later, for rounding
+        for at in sorted(m for m in moments if m >= now):
+            if self.fits(cost, at):
+                return at - now
+        return WINDOW_SECONDS
+
+    def _decay_cases(self, cost: int, moments: set[float]) -> list[tuple[float, float, float]]:
+        """(prior, learned, needed) for tokens and requests at each prior level."""
+        learned_tokens, learned_requests = self._learned()
+        cases = []
+        for at in moments:
+            prior_tokens, prior_requests = self._prior(at)
+            if learned_tokens is not None:
+                cases.append((prior_tokens, learned_tokens, float(cost)))
+            if learned_requests is not None:
+                cases.append((prior_requests, learned_requests, 1.0))
+        return cases

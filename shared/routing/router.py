@@ -1,0 +1,252 @@
+"""The ChatModel port over many Azure OpenAI deployments: failover, headroom, breakers, shedding.
+
+Per request: pick the highest-priority tier with a ready deployment (not cooling after a 429,
+breaker not open), inside it the one with the most headroom (see headroom.py) times its weight,
+then higher weight, then at random. Deployments that already failed this request go last.
+A 429 cools that deployment for exactly its Retry-After and the request moves on at once; 5xx,
+timeouts and connection errors feed its breaker; a rejected request is raised untouched.
+Only when nothing in the group is ready does the request sleep, and only if something becomes
+ready before its deadline; otherwise it fails fast with NoCapacity so the handler can queue it.
+This is the only retry loop: the SDK clients are built with ``max_retries=0``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
+
+from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent
+from shared.domain.upstream import NoCapacity, UpstreamError, UpstreamThrottled, UpstreamUnavailable
+from shared.routing.breaker import CircuitBreaker
+from shared.routing.clock import Clock, MonotonicClock
+from shared.routing.headroom import Attempt, DeploymentHealth, DeploymentState
+from shared.settings import DeploymentConfig
+
+# Full-jitter backoff, as in https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
+# added on top of the wait for the earliest deployment, so queued requests do not all hit it at
+# the instant its cooldown ends.
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 4.0
+# Retry-After hint when shedding: in-flight calls finish within about a second at typical latency.
+SHED_RETRY_AFTER_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+class RoutableDeployment(Protocol):
+    """One deployment as the router needs it; AzureOpenAIDeployment satisfies it."""
+
+    @property
+    def config(self) -> DeploymentConfig: ...
+
+    @property
+    def name(self) -> str: ...
+
+    async def complete(self, request: ChatRequest) -> ChatResult: ...
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
+
+
+class _Slot:
+    def __init__(self, deployment: RoutableDeployment, breaker: CircuitBreaker) -> None:
+        self.deployment = deployment
+        self.name = deployment.name
+        self.state = DeploymentState(deployment.config, breaker)
+
+
+class Router:
+    def __init__(
+        self,
+        deployments: Sequence[RoutableDeployment],
+        *,
+        clock: Clock | None = None,
+        max_attempts: int = 6,
+        default_cooldown: float = 10.0,
+        deadline_seconds: float = 30.0,
+        max_inflight: int = 256,
+        breaker_failures: int = 5,
+        breaker_open_seconds: float = 30.0,
+        rng: random.Random | None = None,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+        backoff_cap: float = BACKOFF_CAP_SECONDS,
+    ) -> None:
+        names = [d.name for d in deployments]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"router needs deployments with unique names, got {names}")
+        if max_attempts < 1 or max_inflight < 1 or deadline_seconds <= 0 or default_cooldown < 0:
+            raise ValueError("max_attempts, max_inflight and deadline_seconds must be positive")
+        self._clock: Clock = clock or MonotonicClock()
+        self._rng = rng or random.Random()
+        self._max_attempts = max_attempts
+        self._default_cooldown = default_cooldown
+        self._deadline_seconds = deadline_seconds
+        self._max_inflight = max_inflight
+        self._backoff = (backoff_base, backoff_cap)
+        self._slots = [
+            _Slot(d, CircuitBreaker(breaker_failures, breaker_open_seconds)) for d in deployments
+        ]
+        self._groups: dict[str, list[_Slot]] = {}
+        for slot in self._slots:
+            self._groups.setdefault(slot.state.config.group_name, []).append(slot)
+        self._inflight = 0
+
+    # --- the ChatModel port ---------------------------------------------------------------
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        deadline = self._clock.now() + self._deadline_seconds
+        tried: set[str] = set()
+        last_error: UpstreamError | None = None
+        attempts = 0
+        while attempts < self._max_attempts and self._clock.now() < deadline:
+            slot = await self._next_slot(request.group, tried, deadline)
+            attempts += 1
+            try:
+                async with self._attempt(slot, request) as attempt:
+                    call = slot.deployment.complete(request)
+                    result = await self._within(deadline, slot, call)
+                    return self._settle(slot, attempt, result, attempts)
+            except (UpstreamThrottled, UpstreamUnavailable) as exc:
+                tried.add(slot.name)
+                last_error = exc
+        raise self._exhausted(request.group, last_error)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Fails over only until the first event; after that, errors reach the consumer."""
+        deadline = self._clock.now() + self._deadline_seconds
+        tried: set[str] = set()
+        last_error: UpstreamError | None = None
+        attempts = 0
+        while attempts < self._max_attempts and self._clock.now() < deadline:
+            slot = await self._next_slot(request.group, tried, deadline)
+            attempts += 1
+            committed = False
+            try:
+                async with self._attempt(slot, request) as attempt:
+                    events = slot.deployment.stream(request)
+                    try:
+                        event = await self._within(deadline, slot, _first_event(events, slot))
+                        committed = True
+                        attempt.outcome = "success"
+                        yield self._passed(slot, attempt, event, attempts)
+                        async for event in events:
+                            yield self._passed(slot, attempt, event, attempts)
+                    finally:
+                        await _close(events)
+                return
+            except (UpstreamThrottled, UpstreamUnavailable) as exc:
+                if committed:
+                    raise
+                tried.add(slot.name)
+                last_error = exc
+        raise self._exhausted(request.group, last_error)
+
+    # --- for the handler, the readiness probe and metrics ---------------------------------
+    def admission_wait(self, group: str, quota_cost: int) -> float:
+        """Seconds until some deployment of ``group`` could take ``quota_cost``; 0 means now."""
+        now = self._clock.now()
+        wait = min(
+            max(slot.state.available_in(now), slot.state.wait_for(quota_cost, now))
+            for slot in self._group(group)
+        )
+        if self._inflight >= self._max_inflight:
+            wait = max(wait, SHED_RETRY_AFTER_SECONDS)
+        return wait
+
+    def snapshot(self) -> list[DeploymentHealth]:
+        now = self._clock.now()
+        return [slot.state.health(now) for slot in self._slots]
+
+    # --- internals ------------------------------------------------------------------------
+    def _group(self, group: str) -> list[_Slot]:
+        slots = self._groups.get(group)
+        if not slots:
+            raise LookupError(f"no deployment serves group {group!r}")
+        return slots
+
+    def _choose(self, group: str, tried: set[str], now: float) -> _Slot | None:
+        ready = [slot for slot in self._group(group) if slot.state.ready(now)]
+        if not ready:
+            return None
+        return min(
+            ready,
+            key=lambda s: (
+                s.name in tried,
+                s.state.config.priority,
+                -s.state.score(now),
+                -s.state.config.weight,
+                self._rng.random(),
+            ),
+        )
+
+    async def _next_slot(self, group: str, tried: set[str], deadline: float) -> _Slot:
+        """A ready deployment; sleeps only when none is, and never past the deadline."""
+        base, cap = self._backoff
+        retry = 0
+        while True:
+            now = self._clock.now()
+            slot = self._choose(group, tried, now)
+            if slot is not None:
+                return slot
+            wait = min(other.state.available_in(now) for other in self._group(group))
+            if now + wait >= deadline:
+                raise NoCapacity("no deployment is ready before the deadline", retry_after=wait)
+            jitter = self._rng.uniform(0.0, min(cap, base * 2**retry))
+            await self._clock.sleep(min(wait + jitter, deadline - now))
+            retry += 1
+
+    @asynccontextmanager
+    async def _attempt(self, slot: _Slot, request: ChatRequest) -> AsyncIterator[Attempt]:
+        """Shed past ``max_inflight`` (a count, not a queue); release in ``finally``."""
+        if self._inflight >= self._max_inflight:
+            raise NoCapacity("too many calls in flight", retry_after=SHED_RETRY_AFTER_SECONDS)
+        self._inflight += 1
+        try:
+            cooldown = self._default_cooldown
+            async with slot.state.attempt(request.quota_cost, self._clock, cooldown) as attempt:
+                yield attempt
+        finally:
+            self._inflight -= 1
+
+    async def _within(self, deadline: float, slot: _Slot, awaitable: Awaitable[T]) -> T:
+        """Await an upstream call, cut at the request deadline (counted as a timeout)."""
+        try:
+            async with asyncio.timeout(max(0.0, deadline - self._clock.now())):
+                return await awaitable
+        except TimeoutError as exc:
+            raise UpstreamUnavailable(
+                "request deadline passed", deployment=slot.name, kind="timeout"
+            ) from exc
+
+    def _settle(self, slot: _Slot, attempt: Attempt, result: ChatResult, n: int) -> ChatResult:
+        """A successful answer: learn its remaining quota, stamp the attempt count."""
+        slot.state.observe(result.ratelimit, since=attempt.call.start, now=self._clock.now())
+        attempt.outcome = "success"
+        return dataclasses.replace(result, attempts=n)
+
+    def _passed(self, slot: _Slot, attempt: Attempt, event: StreamEvent, n: int) -> StreamEvent:
+        if isinstance(event, StreamEnd):
+            return StreamEnd(self._settle(slot, attempt, event.result, n))
+        return event
+
+    def _exhausted(self, group: str, last_error: UpstreamError | None) -> UpstreamError:
+        if isinstance(last_error, UpstreamUnavailable):
+            return last_error
+        now = self._clock.now()
+        wait = min(slot.state.available_in(now) for slot in self._group(group))
+        return NoCapacity("attempts exhausted", retry_after=max(wait, SHED_RETRY_AFTER_SECONDS))
+
+
+async def _first_event(events: AsyncIterator[StreamEvent], slot: _Slot) -> StreamEvent:
+    try:
+        return await anext(events)
+    except StopAsyncIteration as exc:
+        raise UpstreamUnavailable("stream ended before any event", deployment=slot.name) from exc
+
+
+async def _close(events: AsyncIterator[StreamEvent]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
