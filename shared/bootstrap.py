@@ -104,11 +104,14 @@ def assemble(
 
 
 def build_callers(settings: Settings) -> CallerResolver:
-    """Headers (local) or Entra ID JWT; raises SettingsError for headers mode in Azure unless
-    GATEWAY_ALLOW_TRUSTED_HEADERS_IN_AZURE=true (see shared/auth/startup_checks.py)."""
-    from shared.auth import build_caller_resolver
+    """Trusted headers (local) or Entra ID JWT. Raises SettingsError for headers mode in Azure
+    unless GATEWAY_ALLOW_TRUSTED_HEADERS_IN_AZURE=true (shared/auth/startup_checks.py)."""
+    from shared.auth import build_jwt_resolver, check_caller_auth
 
-    return build_caller_resolver(settings)
+    check_caller_auth(settings)
+    if settings.gateway_caller_auth == "jwt":
+        return build_jwt_resolver(settings)
+    return HeaderCallerResolver(settings.business_unit_ids)
 
 
 _gateway: Gateway | None = None

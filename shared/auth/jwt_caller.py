@@ -105,7 +105,7 @@ class JwtCallerResolver:
         except jwt.PyJWTError:
             raise unauthorized("malformed_token", "the bearer token is malformed") from None
         alg, kid = header.get("alg"), header.get("kid")
-        if alg not in ALLOWED_ALGORITHMS:
+        if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
             raise unauthorized(
                 "unsupported_algorithm",
                 "the token's algorithm is not allowed",

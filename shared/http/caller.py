@@ -61,7 +61,9 @@ class HeaderCallerResolver:
     async def resolve(self, headers: Mapping[str, str]) -> Caller:
         business_unit = headers.get("x-business-unit", "").strip()
         if len(business_unit) > MAX_BUSINESS_UNIT_CHARS:
-            raise Unauthorized("the caller's business unit is malformed", code="invalid_business_unit")
+            raise Unauthorized(
+                "the caller's business unit is malformed", code="invalid_business_unit"
+            )
         check_business_unit(business_unit, self._business_units)
         user_id = check_user(headers.get("x-user-id", "").strip())
         return Caller(business_unit, user_id, parse_roles(headers.get("x-user-roles", "")))
