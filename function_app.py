@@ -2,9 +2,27 @@
 
 import azure.functions as func
 
-from functions import jobs_http, overflow_worker, usecases_http
+from functions import (
+    chat_http,
+    health_http,
+    jobs_http,
+    openapi_http,
+    overflow_worker,
+    reports_http,
+    rollup_timer,
+    usecases_http,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (usecases_http.bp, jobs_http.bp, overflow_worker.bp):
+for blueprint in (
+    usecases_http.bp,
+    chat_http.bp,
+    jobs_http.bp,
+    overflow_worker.bp,
+    reports_http.bp,
+    rollup_timer.bp,
+    health_http.bp,
+    openapi_http.bp,
+):
     app.register_functions(blueprint)

@@ -14,6 +14,7 @@ import azure.functions as func
 
 from shared.bootstrap import get_gateway
 from shared.handlers.overflow import process_job
+from shared.http.request import safe_log_value
 
 bp = func.Blueprint()
 log = logging.getLogger("gateway.worker")
@@ -31,9 +32,9 @@ async def overflow_worker(msg: func.ServiceBusMessage) -> None:
     try:
         body = json.loads(msg.get_body())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        log.error("dropping malformed overflow message id=%s", msg.message_id)
+        log.error("dropping malformed overflow message id=%s", safe_log_value(msg.message_id))
         return
     outcome = await process_job(gateway, body, int(msg.delivery_count or 1))
-    log.info("job %s: %s", body.get("job_id"), outcome)
+    log.info("job %s: %s", safe_log_value(body.get("job_id")), outcome)
     if outcome == "retry":
         raise TransientJobFailure("the model service is unavailable; redeliver later")

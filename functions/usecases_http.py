@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import azure.functions as func
-from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
+from azurefunctions.extensions.http.fastapi import (
+    JSONResponse,
+    Request,
+    Response,
+    StreamingResponse,
+)
 
+from shared.handlers.streaming import SSE_MEDIA_TYPE, open_usecase_stream, wants_stream
 from shared.handlers.usecases import list_usecases, run_usecase
 from shared.http.endpoint import Context, answer_response, serve
 from shared.http.request import read_json, route_param
@@ -29,10 +35,19 @@ async def usecases_list(req: Request) -> Response:
 async def usecase_run(req: Request) -> Response:
     async def handle(request: Request, ctx: Context) -> Response:
         body = await read_json(request, ctx.gateway.settings.gateway_max_body_bytes)
+        usecase_id = route_param(request, "usecase")
+        # "stream" is popped before validation; Prefer: respond-async is then ignored (RFC 7240).
+        if wants_stream(body, request.headers.get("accept", "")):
+            stream = await open_usecase_stream(
+                ctx.gateway, ctx.caller, usecase_id, body, ctx.request_id
+            )
+            return StreamingResponse(
+                stream.frames, media_type=SSE_MEDIA_TYPE, headers=stream.headers
+            )
         answer = await run_usecase(
             ctx.gateway,
             ctx.caller,
-            route_param(request, "usecase"),
+            usecase_id,
             body,
             ctx.request_id,
             prefer_async=_prefers_async(request),

@@ -89,17 +89,21 @@ def assemble(
     models = models or ModelRegistry.from_settings(settings)
     for usecase in catalog.all():
         models.group(usecase.deployment_group)  # fail at start if a use case names no group
-    return Gateway(
-        settings=settings,
-        catalog=catalog,
-        models=models,
-        stores=stores,
-        queue=queue,
-        chat=chat,
-        callers=build_callers(settings),
-        meter=Meter(stores.ledger),
-        receiver=receiver,
-        router=router,
+    from shared.telemetry import instrument  # a no-op unless telemetry is configured
+
+    return instrument(
+        Gateway(
+            settings=settings,
+            catalog=catalog,
+            models=models,
+            stores=stores,
+            queue=queue,
+            chat=chat,
+            callers=build_callers(settings),
+            meter=Meter.from_settings(settings, stores),
+            receiver=receiver,
+            router=router,
+        )
     )
 
 

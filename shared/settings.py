@@ -14,7 +14,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -186,9 +194,12 @@ class Settings(BaseSettings):
     cosmos_endpoint: str = Field(
         default="", description="Cosmos DB account URL; without a key, Entra ID is used"
     )
-    cosmos_key: str = Field(default="", description="Cosmos DB key (prefer Entra ID)")
-    cosmos_connection_string: str = Field(
-        default="", description="Cosmos DB connection string (alternative to endpoint + key)"
+    cosmos_key: SecretStr = Field(
+        default=SecretStr(""), description="Cosmos DB key (prefer Entra ID)"
+    )
+    cosmos_connection_string: SecretStr = Field(
+        default=SecretStr(""),
+        description="Cosmos DB connection string (alternative to endpoint + key)",
     )
     cosmos_database: str = Field(default="genai-gateway", description="Cosmos DB database")
     cosmos_create_containers: bool = Field(
@@ -199,8 +210,9 @@ class Settings(BaseSettings):
     servicebus_fully_qualified_namespace: str = Field(
         default="", description="Service Bus namespace host; Entra ID is used"
     )
-    servicebus_connection_string: str = Field(
-        default="", description="Service Bus connection string (alternative to the namespace)"
+    servicebus_connection_string: SecretStr = Field(
+        default=SecretStr(""),
+        description="Service Bus connection string (alternative to the namespace)",
     )
     servicebus_queue_name: str = Field(default="overflow", description="Overflow queue name")
     servicebus_max_delivery_count: int = Field(
@@ -263,11 +275,14 @@ class Settings(BaseSettings):
 
     @property
     def uses_cosmos(self) -> bool:
-        return bool(self.cosmos_endpoint or self.cosmos_connection_string)
+        return bool(self.cosmos_endpoint or self.cosmos_connection_string.get_secret_value())
 
     @property
     def uses_servicebus(self) -> bool:
-        return bool(self.servicebus_fully_qualified_namespace or self.servicebus_connection_string)
+        return bool(
+            self.servicebus_fully_qualified_namespace
+            or self.servicebus_connection_string.get_secret_value()
+        )
 
     @property
     def uses_simulator(self) -> bool:

@@ -32,8 +32,13 @@ class _InProcessServer(uvicorn.Server):
 def _bind(host: str, port: int) -> socket.socket:
     # Binding here, not in uvicorn, makes port 0 race-free: the port is ours before we report it.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto is TCP; without
+    # it every kept-alive response waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Linux hands TCP_NODELAY down to accepted sockets: without it, a small response on a
+    # kept-alive connection can wait ~40 ms for the peer's delayed ACK (Nagle's algorithm).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock

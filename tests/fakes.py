@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ class FakeChatModel:
     tokenizer: Tokenizer = field(default_factory=lambda: Tokenizer("o200k_base"))
     calls: list[ChatRequest] = field(default_factory=list)
     include_usage: bool = True
+    # When set, every call waits for it: lets a test hold calls open to force overlaps.
+    gate: asyncio.Event | None = None
 
     def _next(self, request: ChatRequest) -> str:
         self.calls.append(request)
@@ -39,6 +42,8 @@ class FakeChatModel:
         return ChatResult(content, usage, "gpt-4o-mini", "fake-eastus", "eastus")
 
     async def complete(self, request: ChatRequest) -> ChatResult:
+        if self.gate is not None:
+            await self.gate.wait()
         return self._result(request, self._next(request))
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:

@@ -171,13 +171,15 @@ def build_client(
     """Connection string, else endpoint + key, else endpoint + Entra ID (managed identity)."""
     # A local server advertises https:// endpoints it does not serve; discovery would follow them.
     options: dict[str, Any] = {"enable_endpoint_discovery": False} if local_server else {}
-    if settings.cosmos_connection_string:
-        client = CosmosClient.from_connection_string(settings.cosmos_connection_string, **options)
+    connection_string = settings.cosmos_connection_string.get_secret_value()
+    key = settings.cosmos_key.get_secret_value()
+    if connection_string:
+        client = CosmosClient.from_connection_string(connection_string, **options)
         return client, None
     if not settings.cosmos_endpoint:
         raise ValueError("COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING is required for Cosmos DB")
-    if settings.cosmos_key:
-        return CosmosClient(settings.cosmos_endpoint, settings.cosmos_key, **options), None
+    if key:
+        return CosmosClient(settings.cosmos_endpoint, key, **options), None
     credential = DefaultAzureCredential()
     return CosmosClient(settings.cosmos_endpoint, credential, **options), credential
 

@@ -16,8 +16,6 @@ from azure.cosmos.exceptions import (
 from shared.adapters.cosmos_client import (
     CosmosConnection,
     Doc,
-    from_iso,
-    iso,
     item_id,
     ttl_until,
 )
@@ -27,21 +25,7 @@ from shared.ports import AlreadyExists, ConcurrencyConflict
 
 
 def _from_doc(doc: Doc) -> Job:
-    return Job(
-        id=doc["job_id"],
-        business_unit=doc["business_unit"],
-        user_id=doc["user_id"],
-        use_case=doc["use_case"],
-        status=doc["status"],
-        payload=doc["payload"],
-        created_at=from_iso(doc["created_at"]),
-        updated_at=from_iso(doc["updated_at"]),
-        expires_at=from_iso(doc["expires_at"]),
-        result=doc.get("result"),
-        error=doc.get("error"),
-        attempts=int(doc.get("attempts", 0)),
-        etag=doc["_etag"],
-    )
+    return Job.from_doc(doc, doc["_etag"])
 
 
 class CosmosJobStore:
@@ -51,19 +35,8 @@ class CosmosJobStore:
 
     def _to_doc(self, job: Job) -> Doc:
         return {
+            **job.to_doc(),
             "id": item_id(job.id),
-            "job_id": job.id,
-            "business_unit": job.business_unit,
-            "user_id": job.user_id,
-            "use_case": job.use_case,
-            "status": job.status,
-            "payload": job.payload,
-            "created_at": iso(job.created_at),
-            "updated_at": iso(job.updated_at),
-            "expires_at": iso(job.expires_at),
-            "result": job.result,
-            "error": job.error,
-            "attempts": job.attempts,
             "ttl": ttl_until(job.expires_at, self._conn.now()),
         }
 

@@ -105,10 +105,9 @@ def servicebus_client_factory(settings: Settings) -> ClientFactory:
             credential = DefaultAzureCredential()
             client = ServiceBusClient(settings.servicebus_fully_qualified_namespace, credential)
             return client, credential
-        if settings.servicebus_connection_string:
-            return ServiceBusClient.from_connection_string(
-                settings.servicebus_connection_string
-            ), None
+        connection_string = settings.servicebus_connection_string.get_secret_value()
+        if connection_string:
+            return ServiceBusClient.from_connection_string(connection_string), None
         raise ValueError(
             "SERVICEBUS_FULLY_QUALIFIED_NAMESPACE or SERVICEBUS_CONNECTION_STRING is required"
         )

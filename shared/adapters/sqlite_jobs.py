@@ -6,47 +6,18 @@ import dataclasses
 import json
 from typing import Any
 
-from shared.adapters.sqlite_db import Database, from_iso, iso, to_epoch
+from shared.adapters.sqlite_db import Database, to_epoch
 from shared.adapters.sqlite_versioned import VersionedDocs
 from shared.domain.records import Job
 
 
 def _to_doc(job: Job) -> str:
-    return json.dumps(
-        {
-            "id": job.id,
-            "business_unit": job.business_unit,
-            "user_id": job.user_id,
-            "use_case": job.use_case,
-            "status": job.status,
-            "payload": job.payload,
-            "created_at": iso(job.created_at),
-            "updated_at": iso(job.updated_at),
-            "expires_at": iso(job.expires_at),
-            "result": job.result,
-            "error": job.error,
-            "attempts": job.attempts,
-        }
-    )
+    return json.dumps(job.to_doc())
 
 
 def _from_doc(text: str, etag: str) -> Job:
     doc: dict[str, Any] = json.loads(text)
-    return Job(
-        id=doc["id"],
-        business_unit=doc["business_unit"],
-        user_id=doc["user_id"],
-        use_case=doc["use_case"],
-        status=doc["status"],
-        payload=doc["payload"],
-        created_at=from_iso(doc["created_at"]),
-        updated_at=from_iso(doc["updated_at"]),
-        expires_at=from_iso(doc["expires_at"]),
-        result=doc["result"],
-        error=doc["error"],
-        attempts=int(doc["attempts"]),
-        etag=etag,
-    )
+    return Job.from_doc(doc, etag)
 
 
 class SqliteJobStore:

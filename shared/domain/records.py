@@ -62,7 +62,47 @@ class Job:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     attempts: int = 0
+    # While running: until when the current delivery owns the job (another waits for it).
+    lease_until: datetime | None = None
     etag: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored fields as JSON-ready values (etag is the store's, not part of the doc)."""
+        return {
+            "job_id": self.id,
+            "business_unit": self.business_unit,
+            "user_id": self.user_id,
+            "use_case": self.use_case,
+            "status": self.status,
+            "payload": self.payload,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "result": self.result,
+            "error": self.error,
+            "attempts": self.attempts,
+            "lease_until": self.lease_until.isoformat() if self.lease_until else None,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], etag: str | None) -> Job:
+        lease = doc.get("lease_until")
+        return cls(
+            id=doc["job_id"],
+            business_unit=doc["business_unit"],
+            user_id=doc["user_id"],
+            use_case=doc["use_case"],
+            status=doc["status"],
+            payload=doc["payload"],
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            updated_at=datetime.fromisoformat(doc["updated_at"]),
+            expires_at=datetime.fromisoformat(doc["expires_at"]),
+            result=doc.get("result"),
+            error=doc.get("error"),
+            attempts=int(doc.get("attempts", 0)),
+            lease_until=datetime.fromisoformat(lease) if lease else None,
+            etag=etag,
+        )
 
 
 @dataclass(frozen=True, slots=True)

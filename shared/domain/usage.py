@@ -35,6 +35,9 @@ class UsageRecord:
     currency: str = "USD"
     price_version: str = ""
     job_id: str = ""
+    # A gateway cache hit's avoided upstream usage (the cached entry's tokens); savings prices it.
+    saved_prompt_tokens: int = 0
+    saved_completion_tokens: int = 0
 
     @property
     def month(self) -> str:
@@ -76,6 +79,8 @@ class DailyRollup:
     cost: Decimal
     savings: Decimal
     currency: str = "USD"
+    # Upstream tokens that cache hits avoided (prompt + completion of the cached answers).
+    saved_tokens: int = 0
 
     @property
     def id(self) -> str:

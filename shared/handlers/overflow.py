@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.overflow")
 
 WorkerOutcome = Literal["complete", "reschedule", "retry"]
+# A running job's lease: its request deadline (the router never runs past it) plus the time to
+# meter and save; past it, the owner is presumed dead and a redelivery may take over.
+LEASE_MARGIN_SECONDS = 30.0
 
 
 def job_location(job_id: str) -> str:
@@ -61,9 +64,9 @@ async def enqueue(gw: Gateway, call: PreparedCall, retry_after: float) -> Answer
     )
 
 
-def job_message(job: Job, attempt: int = 0) -> QueueMessage:
-    # A rescheduled attempt needs a new message id, or duplicate detection would drop it.
-    message_id = job.id if attempt == 0 else f"{job.id}.{attempt}"
+def job_message(job: Job, tag: str = "") -> QueueMessage:
+    # A rescheduled delivery needs a new message id, or duplicate detection would drop it.
+    message_id = f"{job.id}.{tag}" if tag else job.id
     return QueueMessage(
         message_id=message_id,
         body={"job_id": job.id, "business_unit": job.business_unit},
@@ -109,12 +112,22 @@ async def process_job(gw: Gateway, body: dict[str, Any], delivery_count: int) ->
         await gw.meter.settle(None, UsageRecord.from_doc(job.result["_usage_record"]))
         await _save(gw, job, status="succeeded", result=_public(job.result))
         return "complete"
+    now = gw.now()
+    if job.status == "running" and job.lease_until is not None and job.lease_until > now:
+        # Another delivery (a duplicate, or one whose lock expired) owns the job: look again
+        # when its lease ends instead of calling the model a second time.
+        tag = f"lease{int(job.lease_until.timestamp())}"
+        await gw.queue.send(job_message(job, tag), scheduled_at=job.lease_until)
+        return "reschedule"
     usecase = gw.catalog.get(job.use_case)
     caller = Caller(job.business_unit, job.user_id)
+    lease = timedelta(seconds=gw.settings.gateway_request_deadline_seconds + LEASE_MARGIN_SECONDS)
     try:
         if usecase is None:
             raise NotFound(f"use case {job.use_case!r} no longer exists", code="unknown_use_case")
-        job = await _save(gw, job, status="running", attempts=job.attempts + 1)
+        job = await _save(
+            gw, job, status="running", attempts=job.attempts + 1, lease_until=now + lease
+        )
         call = prepare_validated(usecase, caller, job.payload["input"], job.id, gw.models)
         current = job
 
@@ -127,9 +140,9 @@ async def process_job(gw: Gateway, body: dict[str, Any], delivery_count: int) ->
     except ConcurrencyConflict:
         return "complete"  # another delivery of the same job owns it
     except NoCapacity as exc:
-        await _save(gw, job, status="queued")
+        await _save(gw, job, status="queued", lease_until=None)
         await gw.queue.send(
-            job_message(job, job.attempts),
+            job_message(job, f"retry{job.attempts}"),
             scheduled_at=gw.now() + timedelta(seconds=max(1.0, exc.retry_after)),
         )
         return "reschedule"
@@ -137,6 +150,7 @@ async def process_job(gw: Gateway, body: dict[str, Any], delivery_count: int) ->
         if delivery_count >= gw.settings.servicebus_max_delivery_count:
             await _fail(gw, job, GatewayError("the model service stayed unavailable"))
             return "complete"
+        await _save(gw, job, status="queued", lease_until=None)  # the redelivery may take it
         return "retry"
     except GatewayError as exc:
         await _fail(gw, job, exc)

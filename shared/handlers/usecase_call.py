@@ -101,8 +101,9 @@ async def _from_cache(gw: Gateway, call: PreparedCall, started: float) -> Answer
 
 async def _metered_call(
     gw: Gateway, call: PreparedCall, request_id: str, on_answered: OnAnswered | None
-) -> tuple[ChatResult, Any]:
-    """One upstream call bracketed by a budget reservation; returns the result and its output."""
+) -> tuple[ChatResult, Any, dict[str, str]]:
+    """One upstream call bracketed by a budget reservation; returns the result, its output
+    and the reservation's response headers (a soft-budget warning)."""
     request = replace(call.request, request_id=request_id)
     reservation = await gw.meter.admit(
         call.caller, request_id, call.usecase.id, call.model, request.quota_cost
@@ -131,7 +132,7 @@ async def _metered_call(
     if on_answered is not None and outcome == "ok":
         await on_answered(answer_body(call, output, result.usage, False), record)
     await gw.meter.settle(reservation, record)
-    return result, output
+    return result, output, reservation.headers
 
 
 async def execute(
@@ -142,10 +143,10 @@ async def execute(
     if cached is not None:
         return cached
     request_id = call.request.request_id
-    result, output = await _metered_call(gw, call, request_id, on_answered)
+    result, output, headers = await _metered_call(gw, call, request_id, on_answered)
     if isinstance(output, InvalidOutput):
         # One retry: a fresh upstream call with its own request id (and its own usage record).
-        result, output = await _metered_call(gw, call, f"{request_id}-r1", on_answered)
+        result, output, headers = await _metered_call(gw, call, f"{request_id}-r1", on_answered)
         if isinstance(output, InvalidOutput):
             raise BadGateway(
                 f"the model's answer did not match the {call.usecase.id!r} output contract "
@@ -166,4 +167,4 @@ async def execute(
             ),
             ttl_seconds=call.usecase.cache.ttl_seconds,
         )
-    return Answer(200, answer_body(call, output, result.usage, cached=False))
+    return Answer(200, answer_body(call, output, result.usage, cached=False), headers)

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from shared.domain.caller import Caller
 from shared.http.errors import error_response
+from shared.telemetry import observe_request
 
 if TYPE_CHECKING:
     from shared.bootstrap import Gateway
@@ -41,11 +42,17 @@ async def serve(request: Request, handler: Handler) -> Response:
     from shared.bootstrap import get_gateway
 
     request_id = new_request_id()
-    try:
-        gateway = await get_gateway()
-        caller = await gateway.callers.resolve(request.headers)
-        response = await handler(request, Context(gateway, caller, request_id))
-    except Exception as exc:
-        return error_response(exc, request_id)
-    response.headers["x-request-id"] = request_id
-    return response
+
+    async def run() -> Response:
+        try:
+            gateway = await get_gateway()
+            caller = await gateway.callers.resolve(request.headers)
+            response = await handler(request, Context(gateway, caller, request_id))
+        except Exception as exc:
+            return error_response(exc, request_id)
+        response.headers["x-request-id"] = request_id
+        return response
+
+    # The request span and the log context; a caller's x-request-id is kept apart from ours
+    # (client_request_id), because ours keys the usage record.
+    return await observe_request(request, request_id, run)

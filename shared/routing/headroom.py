@@ -16,6 +16,10 @@ Ageing: a learned value is trusted fully for ``TRUST_SECONDS`` after it arrived,
 linearly into the prior until ``TRUST_SECONDS + DECAY_SECONDS``, after which it is ignored.
 Azure evaluates its limits over 1 s and 10 s periods (same page as above), so a minute-old
 "remaining" says little; ten seconds keeps one full evaluation period of memory and no more.
+
+``window`` is 60 s against Azure; a simulator on a compressed clock (bench/routing_bench.py) runs
+its minute faster, and the trust and decay periods shrink with it so they stay the same share of
+the window (a learned value does not add back charges that expired since it was read).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class Call:
 
     start: float
     cost: int
+    refunded: bool = False  # Azure did not charge it after all (429, 4xx)
 
 
 @dataclass(slots=True)
@@ -71,13 +76,21 @@ class _Observation:
     requests: int | None
     since: float  # start of the call that carried it: later admissions are not in it
     at: float  # when it arrived: its age counts from here
+    counted: tuple[Call, ...]  # our charges it includes: each frees its cost when it expires
 
 
 class DeploymentState:
     """Quota, cooldown and breaker of one deployment, on the router's clock."""
 
-    def __init__(self, config: DeploymentConfig, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self, config: DeploymentConfig, breaker: CircuitBreaker, window: float = WINDOW_SECONDS
+    ) -> None:
+        if window <= 0:
+            raise ValueError(f"quota window must be positive, got {window}")
         self.config = config
+        self.window = window
+        self._trust_seconds = TRUST_SECONDS * window / WINDOW_SECONDS
+        self._decay_seconds = DECAY_SECONDS * window / WINDOW_SECONDS
         self.breaker = breaker
         self.tpm = config.tpm
         self.rpm = config.effective_rpm
@@ -88,7 +101,7 @@ class DeploymentState:
 
     # --- calls --------------------------------------------------------------------------
     def begin(self, cost: int, now: float) -> Call:
-        while self._admitted and self._admitted[0].start + WINDOW_SECONDS <= now:
+        while self._admitted and self._admitted[0].start + self.window <= now:
             self._admitted.popleft()
         call = Call(start=now, cost=cost)
         self._admitted.append(call)
@@ -98,6 +111,7 @@ class DeploymentState:
     def end(self, call: Call, *, refund: bool) -> None:
         """``refund`` when Azure certainly did not charge the call (429, 4xx)."""
         self._inflight.discard(call)
+        call.refunded = refund
         if refund:
             with contextlib.suppress(ValueError):  # already out of the window
                 self._admitted.remove(call)
@@ -146,29 +160,36 @@ class DeploymentState:
             return
         if self._seen is not None and self._seen.since > since:
             return  # a slow call's headers are older than what we already know
-        self._seen = _Observation(info.remaining_tokens, info.remaining_requests, since, now)
+        counted = tuple(c for c in self._admitted if since - self.window < c.start <= since)
+        remaining = (info.remaining_tokens, info.remaining_requests)
+        self._seen = _Observation(*remaining, since=since, at=now, counted=counted)
 
     # --- estimates ----------------------------------------------------------------------
     def _trust(self, at: float) -> float:
         if self._seen is None:
             return 0.0
         age = at - self._seen.at
-        if age <= TRUST_SECONDS:
+        if age <= self._trust_seconds:
             return 1.0
-        return max(0.0, 1.0 - (age - TRUST_SECONDS) / DECAY_SECONDS)
+        return max(0.0, 1.0 - (age - self._trust_seconds) / self._decay_seconds)
 
     def _prior(self, at: float) -> tuple[float, float]:
-        counted = [c for c in self._admitted if c.start + WINDOW_SECONDS > at]
-        counted += [c for c in self._inflight if c.start + WINDOW_SECONDS <= at]
+        counted = [c for c in self._admitted if c.start + self.window > at]
+        counted += [c for c in self._inflight if c.start + self.window <= at]
         return float(self.tpm - sum(c.cost for c in counted)), float(self.rpm - len(counted))
 
-    def _learned(self) -> tuple[float | None, float | None]:
+    def _learned(self, at: float) -> tuple[float | None, float | None]:
+        """What upstream said was left, minus what we sent after, plus what of ours it counted
+        that has left the window since. Without that credit a learned value under steady load
+        is short by its age's share of the window (a sixth of TPM at ten seconds old)."""
         seen = self._seen
         if seen is None:
             return None, None
-        later = [c for c in self._admitted if c.start > seen.since]
-        tokens = None if seen.tokens is None else float(seen.tokens - sum(c.cost for c in later))
-        requests = None if seen.requests is None else float(seen.requests - len(later))
+        later = [c for c in self._admitted if c.start > seen.since and c.start + self.window > at]
+        freed = [c for c in seen.counted if c.start + self.window <= at and not c.refunded]
+        spent = sum(c.cost for c in later) - sum(c.cost for c in freed)
+        tokens = None if seen.tokens is None else float(seen.tokens - spent)
+        requests = None if seen.requests is None else float(seen.requests - len(later) + len(freed))
         return tokens, requests
 
     def headroom(self, at: float) -> tuple[float, float]:
@@ -179,7 +200,7 @@ class DeploymentState:
             return prior
         tokens, requests = (
             p if learned is None else trust * learned + (1.0 - trust) * p
-            for p, learned in zip(prior, self._learned(), strict=True)
+            for p, learned in zip(prior, self._learned(at), strict=True)
         )
         return tokens, requests
 
@@ -217,27 +238,27 @@ class DeploymentState:
         value decays (linear), so those moments and the crossings inside the decay are enough.
         """
         if cost > self.tpm:
-            return WINDOW_SECONDS  # never fits; Azure also answers a full window
-        moments = {now} | {c.start + WINDOW_SECONDS for c in self._admitted}
+            return self.window  # never fits; Azure also answers a full window
+        moments = {now} | {c.start + self.window for c in self._admitted}
         if self._seen is not None:
-            start = self._seen.at + TRUST_SECONDS
-            end = start + DECAY_SECONDS
+            start = self._seen.at + self._trust_seconds
+            end = start + self._decay_seconds
             moments |= {start, end}
             for prior, learned, need in self._decay_cases(cost, moments):
                 if learned < need <= prior:  # rises from learned to prior: solve for the crossing
-                    crossing = end - DECAY_SECONDS * (prior - need) / (prior - learned)
+                    crossing = end - self._decay_seconds * (prior - need) / (prior - learned)
                     moments.add(min(end, crossing + 1e-6))  # a hair later, for rounding
         for at in sorted(m for m in moments if m >= now):
             if self.fits(cost, at):
                 return at - now
-        return WINDOW_SECONDS
+        return self.window
 
     def _decay_cases(self, cost: int, moments: set[float]) -> list[tuple[float, float, float]]:
-        """(prior, learned, needed) for tokens and requests at each prior level."""
-        learned_tokens, learned_requests = self._learned()
+        """(prior, learned, needed) for tokens and requests at each step of either."""
         cases = []
         for at in moments:
             prior_tokens, prior_requests = self._prior(at)
+            learned_tokens, learned_requests = self._learned(at)
             if learned_tokens is not None:
                 cases.append((prior_tokens, learned_tokens, float(cost)))
             if learned_requests is not None:

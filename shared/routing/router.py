@@ -3,6 +3,8 @@
 Per request: pick the highest-priority tier with a ready deployment (not cooling after a 429,
 breaker not open), inside it the one with the most headroom (see headroom.py) times its weight,
 then higher weight, then at random. Deployments that already failed this request go last.
+``strategy="round_robin"`` takes the ready deployments of that tier in turn instead, ignoring
+headroom: the baseline bench/routing_bench.py compares against.
 A 429 cools that deployment for exactly its Retry-After and the request moves on at once; 5xx,
 timeouts and connection errors feed its breaker; a rejected request is raised untouched.
 Only when nothing in the group is ready does the request sleep, and only if something becomes
@@ -17,13 +19,13 @@ import dataclasses
 import random
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent
 from shared.domain.upstream import NoCapacity, UpstreamError, UpstreamThrottled, UpstreamUnavailable
 from shared.routing.breaker import CircuitBreaker
 from shared.routing.clock import Clock, MonotonicClock
-from shared.routing.headroom import Attempt, DeploymentHealth, DeploymentState
+from shared.routing.headroom import WINDOW_SECONDS, Attempt, DeploymentHealth, DeploymentState
 from shared.settings import DeploymentConfig
 
 # Full-jitter backoff, as in https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
@@ -35,6 +37,7 @@ BACKOFF_CAP_SECONDS = 4.0
 SHED_RETRY_AFTER_SECONDS = 1.0
 
 T = TypeVar("T")
+Strategy = Literal["headroom", "round_robin"]
 
 
 class RoutableDeployment(Protocol):
@@ -52,10 +55,12 @@ class RoutableDeployment(Protocol):
 
 
 class _Slot:
-    def __init__(self, deployment: RoutableDeployment, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self, deployment: RoutableDeployment, breaker: CircuitBreaker, window: float
+    ) -> None:
         self.deployment = deployment
         self.name = deployment.name
-        self.state = DeploymentState(deployment.config, breaker)
+        self.state = DeploymentState(deployment.config, breaker, window)
 
 
 class Router:
@@ -73,12 +78,16 @@ class Router:
         rng: random.Random | None = None,
         backoff_base: float = BACKOFF_BASE_SECONDS,
         backoff_cap: float = BACKOFF_CAP_SECONDS,
+        strategy: Strategy = "headroom",
+        quota_window_seconds: float = WINDOW_SECONDS,
     ) -> None:
         names = [d.name for d in deployments]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"router needs deployments with unique names, got {names}")
         if max_attempts < 1 or max_inflight < 1 or deadline_seconds <= 0 or default_cooldown < 0:
             raise ValueError("max_attempts, max_inflight and deadline_seconds must be positive")
+        if strategy not in ("headroom", "round_robin"):
+            raise ValueError(f"strategy must be 'headroom' or 'round_robin', got {strategy!r}")
         self._clock: Clock = clock or MonotonicClock()
         self._rng = rng or random.Random()
         self._max_attempts = max_attempts
@@ -86,13 +95,16 @@ class Router:
         self._deadline_seconds = deadline_seconds
         self._max_inflight = max_inflight
         self._backoff = (backoff_base, backoff_cap)
+        self._strategy = strategy
         self._slots = [
-            _Slot(d, CircuitBreaker(breaker_failures, breaker_open_seconds)) for d in deployments
+            _Slot(d, CircuitBreaker(breaker_failures, breaker_open_seconds), quota_window_seconds)
+            for d in deployments
         ]
         self._groups: dict[str, list[_Slot]] = {}
         for slot in self._slots:
             self._groups.setdefault(slot.state.config.group_name, []).append(slot)
         self._inflight = 0
+        self._turn: dict[str, int] = {}  # round robin: where each group's next turn starts
 
     # --- the ChatModel port ---------------------------------------------------------------
     async def complete(self, request: ChatRequest) -> ChatResult:
@@ -101,7 +113,7 @@ class Router:
         last_error: UpstreamError | None = None
         attempts = 0
         while attempts < self._max_attempts and self._clock.now() < deadline:
-            slot = await self._next_slot(request.group, tried, deadline)
+            slot = await self._next_slot(request, tried, deadline)
             attempts += 1
             try:
                 async with self._attempt(slot, request) as attempt:
@@ -120,7 +132,7 @@ class Router:
         last_error: UpstreamError | None = None
         attempts = 0
         while attempts < self._max_attempts and self._clock.now() < deadline:
-            slot = await self._next_slot(request.group, tried, deadline)
+            slot = await self._next_slot(request, tried, deadline)
             attempts += 1
             committed = False
             try:
@@ -166,12 +178,16 @@ class Router:
             raise LookupError(f"no deployment serves group {group!r}")
         return slots
 
-    def _choose(self, group: str, tried: set[str], now: float) -> _Slot | None:
+    def _choose(self, group: str, tried: set[str], cost: int, now: float) -> _Slot | None:
         ready = [slot for slot in self._group(group) if slot.state.ready(now)]
-        if not ready:
+        if self._strategy == "round_robin":
+            return self._next_turn(group, ready, tried) if ready else None
+        # Admission: a call our own estimate says Azure would refuse is not sent to collect a 429.
+        fitting = [slot for slot in ready if slot.state.fits(cost, now)]
+        if not fitting:
             return None
         return min(
-            ready,
+            fitting,
             key=lambda s: (
                 s.name in tried,
                 s.state.config.priority,
@@ -181,15 +197,35 @@ class Router:
             ),
         )
 
-    async def _next_slot(self, group: str, tried: set[str], deadline: float) -> _Slot:
+    def _next_turn(self, group: str, ready: list[_Slot], tried: set[str]) -> _Slot:
+        """The next ready deployment in turn, in the best tier; tried ones only when all were."""
+        fresh = [s for s in ready if s.name not in tried] or ready
+        tier = min(s.state.config.priority for s in fresh)
+        slots = self._group(group)
+        start = self._turn.get(group, 0)
+        for k in range(len(slots)):
+            slot = slots[(start + k) % len(slots)]
+            if slot in fresh and slot.state.config.priority == tier:
+                self._turn[group] = (start + k + 1) % len(slots)
+                return slot
+        raise AssertionError("unreachable: fresh holds a slot of its best tier")
+
+    async def _next_slot(self, request: ChatRequest, tried: set[str], deadline: float) -> _Slot:
         """A ready deployment; sleeps only when none is, and never past the deadline."""
+        group, cost = request.group, request.quota_cost
         base, cap = self._backoff
         retry = 0
         while True:
             now = self._clock.now()
-            slot = self._choose(group, tried, now)
+            slot = self._choose(group, tried, cost, now)
             if slot is not None:
                 return slot
+            if any(other.state.ready(now) for other in self._group(group)):
+                # Ready, but by our estimate the quota is spent. Under a sustained overload a wait
+                # would only grow a crowd of sleeping requests that time out at the deadline;
+                # failing now lets the handler queue the call (202) and keeps sync latency low.
+                wait = self.admission_wait(group, cost)
+                raise NoCapacity("no deployment has quota left for the call", retry_after=wait)
             wait = min(other.state.available_in(now) for other in self._group(group))
             if now + wait >= deadline:
                 raise NoCapacity("no deployment is ready before the deadline", retry_after=wait)

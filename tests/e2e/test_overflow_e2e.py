@@ -61,7 +61,7 @@ async def test_saturated_deployments_queue_then_complete_metered_once(tmp_path: 
         assert isinstance(result, dict) and result["summary"] and result["request_id"] == job_id
 
         # A duplicate delivery of the finished job changes nothing.
-        await local.gateway.queue.send(job_message(await _job(local, job_id), attempt=99))
+        await local.gateway.queue.send(job_message(await _job(local, job_id), tag="dup"))
         await asyncio.sleep(0.6)
         stats = (await client.get(f"{local.simulator_url}/_sim/stats")).json()
         records = await local.gateway.stores.ledger.list_partition(

@@ -1,0 +1,55 @@
+"""HTTP triggers for chargeback reports: GET /api/v1/reports/chargeback (JSON or CSV) and
+GET /api/v1/reports/chargeback.html (a page with an SVG chart)."""
+
+from __future__ import annotations
+
+import azure.functions as func
+from azurefunctions.extensions.http.fastapi import (
+    HTMLResponse,
+    JSONResponse,
+    Request,
+    Response,
+)
+
+from shared.http.endpoint import Context, serve
+from shared.metering.report_render import HTML_CSP, csv_filename, render_csv, render_html
+from shared.metering.reports import ReportQuery, chargeback, parse_query, report_json
+
+bp = func.Blueprint()
+
+# Chargeback data is business-confidential: no shared cache may keep a copy.
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+def _wants_csv(request: Request, query: ReportQuery) -> bool:
+    if query.format is not None:
+        return query.format == "csv"  # an explicit format= wins over Accept
+    return "text/csv" in request.headers.get("accept", "").lower()
+
+
+@bp.route(route="v1/reports/chargeback", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def chargeback_report(req: Request) -> Response:
+    async def handle(request: Request, ctx: Context) -> Response:
+        query = parse_query(request.query_params.multi_items())
+        report = await chargeback(ctx.gateway, ctx.caller, query)
+        if not _wants_csv(request, query):
+            return JSONResponse(report_json(report), headers=NO_STORE)
+        disposition = f"attachment; filename={csv_filename(report)}"
+        return Response(
+            render_csv(report).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={**NO_STORE, "Content-Disposition": disposition},
+        )
+
+    return await serve(req, handle)
+
+
+@bp.route(route="v1/reports/chargeback.html", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def chargeback_page(req: Request) -> Response:
+    async def handle(request: Request, ctx: Context) -> Response:
+        query = parse_query(request.query_params.multi_items())
+        report = await chargeback(ctx.gateway, ctx.caller, query)
+        headers = {**NO_STORE, "Content-Security-Policy": HTML_CSP}
+        return HTMLResponse(render_html(report), headers=headers)
+
+    return await serve(req, handle)

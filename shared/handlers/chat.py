@@ -1,0 +1,245 @@
+"""Chat sessions: the history lives in the session store, each turn is one metered model call.
+
+A session belongs to its business unit (the store partition) and its user; anyone else gets 404,
+not 403, so a session id reveals nothing. Sessions expire after ``gateway_session_ttl_seconds``
+idle: every write pushes ``expires_at`` (the store's TTL); an expired session is a 404.
+
+Concurrency is optimistic, on the session's etag: read, call the model, then ``replace`` the
+session with the new turn if the etag still matches. On ``ConcurrencyConflict`` (another message
+landed first) the session is re-read and the SAME reply appended again, up to
+``APPEND_ATTEMPTS`` writes in all. The model is not called again, so a turn is never paid twice;
+the price is that this reply was written without the concurrent turn in its prompt, and is
+stored after it. Still conflicting → 409 ``session_busy``; the reply was metered (it was
+generated) but is not stored.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.catalog import UseCase
+from shared.domain.caller import Caller
+from shared.domain.chat import ChatRequest, ChatResult
+from shared.domain.records import ChatSession, Turn
+from shared.domain.usage import UsageRecord
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.handlers.chat_prompt import fit_prompt, prompt_budget
+from shared.handlers.prepare import PreparedCall
+from shared.handlers.streaming import SseStream, open_stream
+from shared.handlers.usecase_call import Answer, _metered_call
+from shared.http.request import validate
+from shared.ports import AlreadyExists, ConcurrencyConflict
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Gateway
+
+APPEND_ATTEMPTS = 3
+DEFAULT_CHAT_USE_CASE = "chat"
+
+
+class CreateSession(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    use_case: str = DEFAULT_CHAT_USE_CASE
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCall:
+    session: ChatSession
+    call: PreparedCall
+    turns_dropped: int
+
+
+def new_session_id() -> str:
+    # 24 random bytes → 32 url-safe characters: unguessable, and within SESSION_ID's 16-64.
+    return secrets.token_urlsafe(24)
+
+
+def chat_usecase(gw: Gateway, caller: Caller, usecase_id: str) -> UseCase:
+    usecase = gw.catalog.get(usecase_id)
+    if usecase is None or usecase.output.kind != "chat":
+        raise NotFound(f"no chat use case {usecase_id!r}", code="unknown_use_case")
+    if not usecase.allows(caller.business_unit):
+        raise Forbidden(
+            f"business unit {caller.business_unit!r} may not use {usecase.id!r}",
+            code="use_case_not_allowed",
+        )
+    return usecase
+
+
+async def create_session(gw: Gateway, caller: Caller, body: Any) -> dict[str, Any]:
+    usecase = chat_usecase(gw, caller, validate(CreateSession, body).use_case)
+    now = gw.now()
+    expires = now + timedelta(seconds=gw.settings.gateway_session_ttl_seconds)
+    for _ in range(3):  # a collision of 192 random bits is not expected; retry, don't overwrite
+        session = ChatSession(
+            new_session_id(), caller.business_unit, caller.user_id, usecase.id, now, now, expires
+        )
+        try:
+            await gw.stores.sessions.create(session)
+        except AlreadyExists:
+            continue
+        return {"session_id": session.id, "use_case": usecase.id, **_limits(gw, session)}
+    raise Conflict("could not allocate a session id; retry", code="session_id_collision")
+
+
+async def load_session(gw: Gateway, caller: Caller, session_id: str) -> ChatSession:
+    session = await gw.stores.sessions.get(caller.business_unit, session_id)
+    if session is None or session.user_id != caller.user_id or session.expires_at <= gw.now():
+        raise NotFound("no such chat session (it may have expired)", code="session_not_found")
+    return session
+
+
+async def delete_session(gw: Gateway, caller: Caller, session_id: str) -> None:
+    await load_session(gw, caller, session_id)  # ownership first: 404 for anyone else's
+    await gw.stores.sessions.delete(caller.business_unit, session_id)
+
+
+def session_view(gw: Gateway, session: ChatSession) -> dict[str, Any]:
+    return {
+        "session_id": session.id,
+        "use_case": session.use_case,
+        "created_at": session.created_at.isoformat(),
+        "updated_at": session.updated_at.isoformat(),
+        **_limits(gw, session),
+        "turns": [
+            {
+                "turn": n,
+                "request_id": t.request_id,
+                "user": t.user,
+                "assistant": t.assistant,
+                "usage": t.usage.as_dict(),
+                "at": t.at.isoformat(),
+            }
+            for n, t in enumerate(session.turns, start=1)
+        ],
+    }
+
+
+def _limits(gw: Gateway, session: ChatSession) -> dict[str, Any]:
+    return {
+        "expires_at": session.expires_at.isoformat(),
+        "max_turns": gw.settings.gateway_session_max_turns,
+    }
+
+
+def _check_room(gw: Gateway, session: ChatSession) -> None:
+    limit = gw.settings.gateway_session_max_turns
+    if len(session.turns) >= limit:
+        raise Conflict(
+            f"this session has reached its limit of {limit} turns; start a new session",
+            code="session_full",
+            details={"turns": len(session.turns), "limit": limit},
+        )
+
+
+async def prepare_turn(
+    gw: Gateway, caller: Caller, session_id: str, body: Any, request_id: str
+) -> TurnCall:
+    """Load, check and budget everything before the model is called (errors are plain JSON)."""
+    session = await load_session(gw, caller, session_id)
+    usecase = chat_usecase(gw, caller, session.use_case)
+    payload = validate(usecase.input_model, body).model_dump()
+    _check_room(gw, session)
+    group = gw.models.group(usecase.deployment_group)
+    prompt = fit_prompt(
+        usecase.render(payload)[0].content,
+        session.turns,
+        payload["content"],
+        group.tokenizer,
+        prompt_budget(usecase, group.context_window),
+    )
+    request = ChatRequest(
+        request_id=request_id,
+        group=group.name,
+        messages=prompt.messages,
+        max_tokens=usecase.max_output_tokens,
+        prompt_tokens=prompt.prompt_tokens,
+        temperature=usecase.temperature,
+    )
+    call = PreparedCall(caller, usecase, payload, request, group.model, cache_key=None)
+    return TurnCall(session, call, prompt.turns_dropped)
+
+
+async def append_turn(gw: Gateway, turn_call: TurnCall, turn: Turn) -> ChatSession:
+    """Write the turn under the etag read; on conflict re-read and append the same turn."""
+    session = turn_call.session
+    caller = turn_call.call.caller
+    for attempt in range(APPEND_ATTEMPTS):
+        if attempt:
+            session = await load_session(gw, caller, session.id)
+            _check_room(gw, session)
+        now = gw.now()
+        updated = replace(
+            session,
+            turns=(*session.turns, turn),
+            updated_at=now,
+            expires_at=now + timedelta(seconds=gw.settings.gateway_session_ttl_seconds),
+        )
+        try:
+            return await gw.stores.sessions.replace(updated)
+        except ConcurrencyConflict:
+            continue
+    raise Conflict(
+        "the session is busy with other messages; the reply was not stored, retry",
+        code="session_busy",
+        details={"request_id": turn.request_id},
+    )
+
+
+def _turn(gw: Gateway, turn_call: TurnCall, result: ChatResult) -> Turn:
+    call = turn_call.call
+    return Turn(
+        request_id=call.request.request_id,
+        user=call.payload["content"],
+        assistant=result.content.strip(),
+        usage=result.usage,
+        at=gw.now(),
+    )
+
+
+def _turn_fields(turn_call: TurnCall, stored: ChatSession) -> dict[str, Any]:
+    return {
+        "turns_dropped": turn_call.turns_dropped,
+        "turn": len(stored.turns),
+        "session_id": stored.id,
+        "expires_at": stored.expires_at.isoformat(),
+    }
+
+
+async def post_message(
+    gw: Gateway, caller: Caller, session_id: str, body: Any, request_id: str
+) -> Answer:
+    turn_call = await prepare_turn(gw, caller, session_id, body, request_id)
+    result, _, headers = await _metered_call(gw, turn_call.call, request_id, None)
+    turn = _turn(gw, turn_call, result)
+    stored = await append_turn(gw, turn_call, turn)
+    return Answer(
+        200,
+        {
+            "reply": turn.assistant,
+            "usage": result.usage.as_dict(),
+            "request_id": request_id,
+            "model": turn_call.call.model,
+            **_turn_fields(turn_call, stored),
+        },
+        headers,
+    )
+
+
+async def stream_message(
+    gw: Gateway, caller: Caller, session_id: str, body: Any, request_id: str
+) -> SseStream:
+    """SSE; the turn is stored once the stream has ended (a cancelled one stores nothing)."""
+    turn_call = await prepare_turn(gw, caller, session_id, body, request_id)
+
+    async def store_turn(result: ChatResult, record: UsageRecord) -> dict[str, Any]:
+        stored = await append_turn(gw, turn_call, _turn(gw, turn_call, result))
+        return _turn_fields(turn_call, stored)
+
+    return await open_stream(gw, turn_call.call, on_complete=store_turn)

@@ -1,0 +1,257 @@
+"""Server-sent events for a prepared call, metered exactly like a call that is not streamed.
+
+Frames: ``event: delta`` ``{"text"}`` per upstream delta, then ``event: done`` with the usage and
+request id, or ``event: error`` with the standard error body when upstream fails after the first
+byte (the status line has gone by then). https://html.spec.whatwg.org/multipage/server-sent-events.html
+
+Nothing is sent before the first upstream event: ``open_stream`` admits the call and waits for it,
+so validation, 413, no capacity and an upstream refusal are still JSON errors with their status.
+That costs no time to first token: the first byte could not leave before the first token anyway.
+
+Metering: ``admit`` before the call; ``settle`` with the ``StreamEnd``'s usage (exact, or the
+adapter's estimate when upstream sent none; the flag is kept); a refusal before any token is
+``release``d, as when not streamed. A stream that stops early (client gone: generator closed or
+task cancelled; upstream broken mid-way) is settled with the received text counted by the
+group's tokenizer, estimated, outcome "cancelled" or "error", in its own task behind
+``asyncio.shield``: Starlette reports a disconnect by cancelling a cancel scope, which cancels
+every later await too, so a plain ``await`` in ``finally`` would be cut short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from shared.domain.caller import Caller
+from shared.domain.chat import ChatResult, StreamDelta, StreamEvent, TokenUsage
+from shared.domain.records import CachedCompletion
+from shared.domain.upstream import UpstreamUnavailable
+from shared.domain.usage import Outcome, UsageRecord
+from shared.errors import BadRequest
+from shared.handlers.prepare import PreparedCall, find_usecase, prepare
+from shared.handlers.usecase_call import _from_cache, usage_record
+from shared.http.errors import error_body, to_gateway_error
+from shared.metering.meter import Reservation
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Gateway
+
+log = logging.getLogger("gateway.streaming")
+
+SSE_MEDIA_TYPE = "text/event-stream"
+# No caching anywhere; X-Accel-Buffering stops nginx-style proxies from holding frames back.
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+# Called once the reply is complete and metered; returns extra fields for the "done" event.
+OnComplete = Callable[[ChatResult, UsageRecord], Awaitable[dict[str, Any]]]
+Ending = Literal["settled", "release", "cancelled", "error"]
+
+# Settlements still running after their stream was cancelled; strong references keep them alive.
+_pending: set[asyncio.Task[None]] = set()
+
+
+def sse_frame(event: str, data: Mapping[str, Any]) -> bytes:
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return f"event: {event}\ndata: {payload}\n\n".encode()
+
+
+def wants_stream(body: Any, accept: str) -> bool:
+    """``"stream"`` in the body decides (popped before validation); else the Accept header."""
+    if isinstance(body, dict) and "stream" in body:
+        value = body.pop("stream")
+        if not isinstance(value, bool):
+            raise BadRequest(
+                "request body failed validation",
+                code="validation_failed",
+                details=[{"loc": ["stream"], "msg": "must be true or false", "type": "bool_type"}],
+            )
+        return value
+    return any(part.split(";")[0].strip().lower() == SSE_MEDIA_TYPE for part in accept.split(","))
+
+
+async def drain() -> None:
+    """Wait for settlements of cancelled streams (for tests and a graceful shutdown)."""
+    while _pending:
+        await asyncio.gather(*_pending, return_exceptions=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SseStream:
+    frames: AsyncGenerator[bytes, None]
+    # The SSE headers plus the meter's (e.g. a soft-budget warning), known once admitted.
+    headers: dict[str, str]
+
+
+async def open_stream(
+    gw: Gateway, call: PreparedCall, *, on_complete: OnComplete | None = None
+) -> SseStream:
+    """Admit, call, wait for the first event; errors up to here raise (→ a JSON error)."""
+    headers = dict(SSE_HEADERS)
+    frames = _frames(gw, call, on_complete, headers)
+    # Started here, the generator is also closed by the event loop's finaliser if the server
+    # drops the response before iterating it, so its ``finally`` (metering) still runs.
+    first = await anext(frames)
+    return SseStream(_prepend(first, frames), headers)
+
+
+async def open_usecase_stream(
+    gw: Gateway, caller: Caller, usecase_id: str, body: Any, request_id: str
+) -> SseStream:
+    """POST /api/v1/{usecase} with streaming: text use cases only; the cache still applies."""
+    usecase = find_usecase(gw.catalog, caller, usecase_id)
+    if usecase.output.kind != "text":
+        raise BadRequest(
+            f"use case {usecase.id!r} answers with {usecase.output.kind}; only text use cases "
+            "stream",
+            code="stream_not_supported",
+        )
+    call = prepare(usecase, caller, body, request_id, gw.models)
+    hit = await _from_cache(gw, call, time.perf_counter())
+    if hit is not None:
+        return SseStream(_replay(hit.body, call.usecase.output.field), dict(SSE_HEADERS))
+
+    async def fill_cache(result: ChatResult, record: UsageRecord) -> dict[str, Any]:
+        if call.cache_key is not None:
+            entry = CachedCompletion(
+                key=call.cache_key,
+                business_unit=caller.business_unit,
+                use_case=usecase.id,
+                model=call.model,
+                content=result.content,
+                usage=result.usage,
+                created_at=datetime.now(UTC),
+            )
+            await gw.stores.cache.put(entry, ttl_seconds=usecase.cache.ttl_seconds)
+        return {"cached": False, "use_case": {"id": usecase.id, "version": usecase.version}}
+
+    return await open_stream(gw, call, on_complete=fill_cache)
+
+
+async def _replay(body: dict[str, Any], text_field: str) -> AsyncGenerator[bytes, None]:
+    """A cache hit (already metered) as one delta and the done event."""
+    done = {k: v for k, v in body.items() if k != text_field}
+    yield sse_frame("delta", {"text": body[text_field]})
+    yield sse_frame("done", done)
+
+
+async def _prepend(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    try:
+        yield first
+        async for frame in rest:
+            yield frame
+    finally:
+        await rest.aclose()
+
+
+@dataclass
+class _Progress:
+    gw: Gateway
+    call: PreparedCall
+    reservation: Reservation
+    upstream: AsyncIterator[StreamEvent]
+    started: float = field(default_factory=time.perf_counter)
+    received: list[str] = field(default_factory=list)
+    ending: Ending = "cancelled"  # what ``finally`` settles unless the stream got further
+
+    def record(self, usage: TokenUsage, result: ChatResult | None, outcome: Outcome) -> UsageRecord:
+        return usage_record(
+            self.call,
+            self.call.request.request_id,
+            usage,
+            result=result,
+            latency_ms=(time.perf_counter() - self.started) * 1000,
+            outcome=outcome,
+            now=self.gw.now(),
+        )
+
+
+async def _frames(
+    gw: Gateway, call: PreparedCall, on_complete: OnComplete | None, headers: dict[str, str]
+) -> AsyncGenerator[bytes, None]:
+    request = call.request
+    reservation = await gw.meter.admit(
+        call.caller, request.request_id, call.usecase.id, call.model, request.quota_cost
+    )
+    headers.update(reservation.headers)
+    progress = _Progress(gw, call, reservation, gw.chat.stream(request))
+    sent = False
+    try:
+        async for event in progress.upstream:
+            if isinstance(event, StreamDelta):
+                progress.received.append(event.text)
+                sent = True
+                yield sse_frame("delta", {"text": event.text})
+                continue
+            result = event.result
+            record = progress.record(result.usage, result, "ok")
+            await gw.meter.settle(reservation, record)
+            progress.ending = "settled"
+            extra = await on_complete(result, record) if on_complete else {}
+            sent = True
+            yield sse_frame(
+                "done",
+                {
+                    "usage": result.usage.as_dict(),
+                    "request_id": request.request_id,
+                    "model": call.model,
+                    "finish_reason": result.finish_reason,
+                    **extra,
+                },
+            )
+            return
+        raise UpstreamUnavailable("the model's stream ended without its final event")
+    except Exception as exc:
+        if progress.ending != "settled":
+            progress.ending = "error" if progress.received else "release"
+        if not sent:
+            raise
+        error = to_gateway_error(exc, request.request_id)
+        yield sse_frame("error", error_body(error, request.request_id))
+    finally:
+        if progress.ending == "settled":
+            await _aclose(progress.upstream)
+        else:
+            await _shielded(_finish(progress))
+
+
+async def _finish(progress: _Progress) -> None:
+    """Close upstream first (Azure stops generating, and billing, when the stream closes)."""
+    try:
+        await _aclose(progress.upstream)
+        if progress.ending == "release":
+            await progress.gw.meter.release(progress.reservation)
+            return
+        tokenizer = progress.gw.models.group(progress.call.request.group).tokenizer
+        usage = TokenUsage(
+            prompt_tokens=progress.call.request.prompt_tokens,
+            completion_tokens=tokenizer.count("".join(progress.received)),
+            estimated=True,
+        )
+        outcome: Outcome = "error" if progress.ending == "error" else "cancelled"
+        record = progress.record(usage, None, outcome)
+        await progress.gw.meter.settle(progress.reservation, record)
+    except Exception:
+        log.exception(
+            "metering a stopped stream failed request_id=%s", progress.call.request.request_id
+        )
+
+
+async def _shielded(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(work)
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+    await asyncio.shield(task)
+
+
+async def _aclose(events: AsyncIterator[Any]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()

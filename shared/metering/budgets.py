@@ -1,0 +1,191 @@
+"""Monthly budgets per business unit (optionally per use case), enforced across instances.
+
+The configuration (GATEWAY_BUDGETS) and the at-limit rule live in budget_rules.py.
+
+Spend lives in the shared CounterStore (partition: the business unit), per scope and UTC month:
+``budget|{bu}|{YYYY-MM}|{use case or *}|tokens`` and ``...|cost_nano`` (money in integer
+nano-units, see money.py). Only scopes that have a budget are counted, so a budget added in
+mid-month starts counting when it is configured.
+
+Enforcement: before the upstream call, the call's estimate is *added* to each scope's counters;
+the atomic add returns the new total, so concurrent calls on any instance each see a distinct
+"spend before me" (new total - own estimate), and no read-then-write race exists. The at-limit
+rule: a budget is exhausted when the spend before the call (settled usage plus every reservation
+in flight) is >= its limit. spend = limit - 1 admits; spend = limit refuses (hard: 429
+``budget_exceeded``) or warns (soft: ``x-budget-warning`` and a log line). A reservation that
+crosses the limit is admitted, so a hard budget can end above its limit by at most what was in
+flight when it was crossed. A refused call takes its estimate back out. After the call the
+reservation is settled to the real usage (add real - reserved); a failed call releases it.
+
+Each admitted call also writes a *hold* (``hold|{bu}|{month}|{request id}|...``) so a reservation
+outlives its worker: a redelivered job (same request id) releases a dead attempt's hold, and
+settling a record without a reservation (the overflow worker's recovery path) finds and settles
+it. A hold is claimed with an atomic add that must land on exactly zero, so two settlements of
+one request never both adjust the counters. Counter writes are not one transaction: a crash
+between them errs on the side of counting a reservation until the month ends, never less.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.metering.budget_rules import (
+    ALL_USE_CASES,
+    Budget,
+    Spend,
+    describe,
+    exceeded,
+    month_of,
+    previous_month,
+)
+from shared.ports import CounterStore
+
+log = logging.getLogger("gateway.budgets")
+
+WARNING_HEADER = "x-budget-warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """One admitted call's reservation, as written to the counters."""
+
+    business_unit: str
+    month: str
+    request_id: str
+    scopes: tuple[str, ...]
+    tokens: int
+    cost_nano: int
+
+
+def counter_key(business_unit: str, month: str, scope: str, metric: str) -> str:
+    return f"budget|{business_unit}|{month}|{scope}|{metric}"
+
+
+def hold_key(business_unit: str, month: str, request_id: str, metric: str) -> str:
+    return f"hold|{business_unit}|{month}|{request_id}|{metric}"
+
+
+class BudgetBook:
+    def __init__(self, budgets: Sequence[Budget], counters: CounterStore, currency: str) -> None:
+        self._counters = counters
+        self.currency = currency
+        self.budgets = tuple(budgets)
+
+    def scopes(self, business_unit: str, use_case: str) -> tuple[str, ...]:
+        wanted = {ALL_USE_CASES, use_case}
+        found = {b.scope for b in self.budgets if b.business_unit == business_unit}
+        return tuple(sorted(found & wanted))
+
+    async def spend(self, business_unit: str, month: str, scope: str) -> Spend:
+        get = self._counters.get
+        return Spend(
+            await get(counter_key(business_unit, month, scope, "tokens"), business_unit),
+            await get(counter_key(business_unit, month, scope, "cost_nano"), business_unit),
+        )
+
+    async def reserve(
+        self, business_unit: str, use_case: str, request_id: str, at: datetime, spend: Spend
+    ) -> tuple[Hold | None, list[str]]:
+        """Reserve ``spend`` in every scope with a budget; returns the hold and soft warnings.
+        Raises TooManyRequests (code budget_exceeded) when a hard budget is exhausted."""
+        scopes = self.scopes(business_unit, use_case)
+        if not scopes:
+            return None, []
+        month = month_of(at)
+        warnings: list[str] = []
+        moved: list[str] = []
+        try:
+            for scope in scopes:
+                before = await self._move(
+                    business_unit, month, scope, spend.tokens, spend.cost_nano
+                )
+                moved.append(scope)
+                for budget in (b for b in self.budgets if b.business_unit == business_unit):
+                    if budget.scope != scope or not budget.exhausted(before):
+                        continue
+                    if budget.kind == "hard":
+                        raise exceeded(budget, before, at, self.currency)
+                    warnings.append(describe(budget, before, at, self.currency))
+                    log.warning("soft budget exhausted: %s", warnings[-1])
+        except BaseException:
+            for scope in moved:
+                await self._move(business_unit, month, scope, -spend.tokens, -spend.cost_nano)
+            raise
+        hold = Hold(business_unit, month, request_id, scopes, spend.tokens, spend.cost_nano)
+        await self._write_hold(hold)
+        return hold, warnings
+
+    async def settle(self, hold: Hold, real: Spend) -> None:
+        if await self._claim(hold):
+            await self._adjust(hold, real.tokens - hold.tokens, real.cost_nano - hold.cost_nano)
+
+    async def release(self, hold: Hold) -> None:
+        if await self._claim(hold):
+            await self._adjust(hold, -hold.tokens, -hold.cost_nano)
+
+    async def recover(
+        self,
+        business_unit: str,
+        use_case: str,
+        request_id: str,
+        at: datetime,
+        real: Spend,
+        *,
+        newly_recorded: bool,
+    ) -> None:
+        """Settle usage recorded without its reservation (a worker died after the model
+        answered): settle the dead worker's hold if one is left, else count the usage once."""
+        month = month_of(at)
+        for hold_month in (month, previous_month(month)):
+            hold = await self._find_hold(business_unit, use_case, hold_month, request_id)
+            if hold is not None:
+                await self.settle(hold, real)
+                return
+        if newly_recorded:
+            for scope in self.scopes(business_unit, use_case):
+                await self._move(business_unit, month, scope, real.tokens, real.cost_nano)
+
+    async def _move(self, bu: str, month: str, scope: str, tokens: int, cost: int) -> Spend:
+        """Add to one scope's counters; returns the spend before the add."""
+        add = self._counters.add
+        after_tokens = await add(counter_key(bu, month, scope, "tokens"), bu, tokens)
+        after_cost = await add(counter_key(bu, month, scope, "cost_nano"), bu, cost)
+        return Spend(after_tokens - tokens, after_cost - cost)
+
+    async def _adjust(self, hold: Hold, tokens: int, cost: int) -> None:
+        for scope in hold.scopes:
+            await self._move(hold.business_unit, hold.month, scope, tokens, cost)
+
+    async def _write_hold(self, hold: Hold) -> None:
+        bu, add = hold.business_unit, self._counters.add
+        keys = [hold_key(bu, hold.month, hold.request_id, m) for m in ("tokens", "cost_nano")]
+        stale_tokens = await add(keys[0], bu, hold.tokens) - hold.tokens
+        stale_cost = await add(keys[1], bu, hold.cost_nano) - hold.cost_nano
+        if stale_tokens or stale_cost:
+            # A hold under this request id from an attempt that died (a redelivered job).
+            log.info("releasing a stale budget hold for %s", hold.request_id)
+            await add(keys[0], bu, -stale_tokens)
+            await add(keys[1], bu, -stale_cost)
+            await self._adjust(hold, -stale_tokens, -stale_cost)
+
+    async def _claim(self, hold: Hold) -> bool:
+        """Take the hold off the counters; True for exactly one of several claimants."""
+        bu, add = hold.business_unit, self._counters.add
+        tokens_key = hold_key(bu, hold.month, hold.request_id, "tokens")
+        left = await add(tokens_key, bu, -hold.tokens)
+        if left < 0:
+            await add(tokens_key, bu, hold.tokens)  # someone else claimed it first
+            return False
+        await add(hold_key(bu, hold.month, hold.request_id, "cost_nano"), bu, -hold.cost_nano)
+        return True
+
+    async def _find_hold(self, bu: str, use_case: str, month: str, request_id: str) -> Hold | None:
+        get = self._counters.get
+        tokens = await get(hold_key(bu, month, request_id, "tokens"), bu)
+        if tokens <= 0:
+            return None
+        cost = await get(hold_key(bu, month, request_id, "cost_nano"), bu)
+        return Hold(bu, month, request_id, self.scopes(bu, use_case), tokens, cost)

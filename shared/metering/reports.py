@@ -1,0 +1,200 @@
+"""Chargeback reports: who used what, what it cost and what the cache saved, from rollups.
+
+Reports read daily rollups (rollup.py), never raw records; ``refresh=true`` recomputes the
+rollups of the range's months first, for the units the caller may read. ``calls`` counts
+upstream calls (billed), ``cache_hits`` calls the gateway answered from its cache (free;
+their avoided cost is ``savings``). Money is summed exactly and rounded once, per row and per
+total, to 0.000001 (money.py). Who may read what: the finance role (GATEWAY_FINANCE_ROLE) reads
+every unit, optionally one (``business_unit=``); anyone else reads only their own unit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from shared.domain.caller import Caller
+from shared.domain.usage import DailyRollup
+from shared.errors import BadRequest, Forbidden
+from shared.metering.money import REPORT_PRECISION, report_money
+from shared.metering.rollup import months_between, rollup_month
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Gateway
+
+GROUP_KEYS = ("business_unit", "use_case", "model", "day")
+DEFAULT_GROUP_BY = ("business_unit", "use_case", "model")
+MAX_RANGE_DAYS = 366
+COUNTS = ("calls", "cache_hits", "prompt_tokens", "cached_tokens", "completion_tokens")
+# Query parameters a report understands; "code" is the Functions host's key parameter.
+PARAMS = frozenset({"from", "to", "group_by", "business_unit", "format", "refresh", "code"})
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_UNIT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+Format = Literal["json", "csv"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    first: date
+    last: date
+    group_by: tuple[str, ...] = DEFAULT_GROUP_BY
+    business_unit: str | None = None
+    format: Format | None = None
+    refresh: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    keys: tuple[tuple[str, str], ...]  # (group key, value) in group_by order
+    calls: int
+    cache_hits: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    saved_tokens: int
+    cost: Decimal  # exact; rounded only when rendered
+    savings: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    query: ReportQuery
+    business_units: tuple[str, ...] | None  # None: every unit (finance)
+    currency: str
+    rows: tuple[ReportRow, ...]
+    totals: ReportRow
+    daily: tuple[DailyRollup, ...]  # what the rows were summed from (the chart reads these)
+    generated_at: datetime
+
+
+def _error(name: str, msg: str, kind: str = "value_error") -> dict[str, Any]:
+    return {"loc": ["query", name], "msg": msg, "type": kind}
+
+
+def _day(name: str, raw: str | None, errors: list[dict[str, Any]]) -> date | None:
+    if raw is None:
+        errors.append(_error(name, "required (YYYY-MM-DD)", "missing"))
+        return None
+    try:
+        if _DAY.fullmatch(raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    errors.append(_error(name, "expected a calendar date YYYY-MM-DD"))
+    return None
+
+
+def parse_query(params: Sequence[tuple[str, str]]) -> ReportQuery:
+    """Validate the query string; every problem is reported at once (400 with field errors)."""
+    errors: list[dict[str, Any]] = []
+    values: dict[str, str] = {}
+    for name, value in params:
+        if name not in PARAMS:
+            errors.append(_error(name, f"unknown parameter; expected {sorted(PARAMS - {'code'})}"))
+        elif name in values:
+            errors.append(_error(name, "given more than once"))
+        values[name] = value
+    first = _day("from", values.get("from"), errors)
+    last = _day("to", values.get("to"), errors)
+    if first and last and first > last:
+        errors.append(_error("to", "must be on or after from"))
+    elif first and last and (last - first).days + 1 > MAX_RANGE_DAYS:
+        days = (last - first).days + 1
+        errors.append(_error("to", f"the range covers {days} days; at most {MAX_RANGE_DAYS}"))
+    group_by = tuple(dict.fromkeys(p.strip() for p in values.get("group_by", "").split(",")))
+    if "group_by" not in values:
+        group_by = DEFAULT_GROUP_BY
+    unknown = [g for g in group_by if g not in GROUP_KEYS]
+    if unknown or not group_by:
+        errors.append(_error("group_by", f"expected a comma-separated subset of {GROUP_KEYS}"))
+    unit = values.get("business_unit")
+    if unit is not None and not _UNIT.fullmatch(unit):
+        errors.append(_error("business_unit", "not a business unit id"))
+    fmt = values.get("format")
+    if fmt is not None and fmt not in ("json", "csv"):
+        errors.append(_error("format", "expected json or csv"))
+    refresh = values.get("refresh", "false").lower()
+    if refresh not in ("true", "false", "1", "0"):
+        errors.append(_error("refresh", "expected true or false"))
+    if errors or first is None or last is None:
+        raise BadRequest("invalid report query", code="invalid_query", details=errors)
+    return ReportQuery(
+        first,
+        last,
+        group_by,
+        unit,
+        "csv" if fmt == "csv" else "json" if fmt == "json" else None,
+        refresh in ("true", "1"),
+    )
+
+
+def readable_units(caller: Caller, query: ReportQuery, finance_role: str) -> tuple[str, ...] | None:
+    """The units this caller may see in this report; None means every unit."""
+    if caller.has_role(finance_role):
+        return None if query.business_unit is None else (query.business_unit,)
+    if query.business_unit not in (None, caller.business_unit):
+        raise Forbidden(
+            "only the finance role may read another business unit's chargeback",
+            code="report_forbidden",
+        )
+    return (caller.business_unit,)
+
+
+async def chargeback(gw: Gateway, caller: Caller, query: ReportQuery) -> Report:
+    units = readable_units(caller, query, gw.settings.gateway_finance_role)
+    if query.refresh:
+        for month in months_between(query.first, query.last):
+            await rollup_month(gw, month, units)
+    daily = await gw.stores.rollups.query(units, query.first.isoformat(), query.last.isoformat())
+    currencies = {r.currency for r in daily} or {gw.meter.currency}
+    if len(currencies) != 1:
+        raise ValueError(f"rollups mix currencies {sorted(currencies)}")
+    rows = aggregate(daily, query.group_by)
+    totals = aggregate(daily, ()) or [_row((), [])]
+    return Report(query, units, currencies.pop(), tuple(rows), totals[0], tuple(daily), gw.now())
+
+
+def aggregate(rollups: Iterable[DailyRollup], group_by: Sequence[str]) -> list[ReportRow]:
+    groups: dict[tuple[str, ...], list[DailyRollup]] = {}
+    for rollup in rollups:
+        groups.setdefault(tuple(getattr(rollup, g) for g in group_by), []).append(rollup)
+    return [_row(tuple(zip(group_by, k, strict=True)), rs) for k, rs in sorted(groups.items())]
+
+
+def _row(keys: tuple[tuple[str, str], ...], rollups: Sequence[DailyRollup]) -> ReportRow:
+    return ReportRow(
+        keys,
+        calls=sum(r.calls for r in rollups),
+        cache_hits=sum(r.cache_hits for r in rollups),
+        prompt_tokens=sum(r.prompt_tokens for r in rollups),
+        cached_tokens=sum(r.cached_tokens for r in rollups),
+        completion_tokens=sum(r.completion_tokens for r in rollups),
+        saved_tokens=sum(r.saved_tokens for r in rollups),
+        cost=sum((r.cost for r in rollups), Decimal(0)),
+        savings=sum((r.savings for r in rollups), Decimal(0)),
+    )
+
+
+def row_json(row: ReportRow, currency: str) -> dict[str, Any]:
+    counts = {c: getattr(row, c) for c in (*COUNTS, "saved_tokens")}
+    money = {"cost": report_money(row.cost), "savings": report_money(row.savings)}
+    return {**dict(row.keys), **counts, **money, "currency": currency}
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    q = report.query
+    return {
+        "from": q.first.isoformat(),
+        "to": q.last.isoformat(),
+        "group_by": list(q.group_by),
+        "business_units": "all" if report.business_units is None else list(report.business_units),
+        "currency": report.currency,
+        "precision": str(REPORT_PRECISION),
+        "generated_at": report.generated_at.isoformat(),
+        "rows": [row_json(r, report.currency) for r in report.rows],
+        "totals": row_json(report.totals, report.currency),
+    }

@@ -1,0 +1,250 @@
+"""The OpenAPI operations that are not use cases: jobs, chat sessions, reports, health, the doc.
+
+Routes are the Functions routes of functions/*.py; statuses are the ones their handlers raise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.catalog import Catalog
+from shared.openapi import (
+    CALL_ERRORS,
+    SSE,
+    caller_params,
+    json_content,
+    ok,
+    operation,
+    ref,
+    request_body,
+    with_params,
+)
+from shared.settings import Settings
+
+Operation = tuple[str, str, dict[str, Any]]
+READ_ERRORS = (401, 403, 500)
+SESSION = {"$ref": "#/components/parameters/SessionId"}
+
+
+def chat_schemas(catalog: Catalog) -> dict[str, Any]:
+    chat = catalog.get("chat")
+    if chat is not None and chat.output.kind == "chat":
+        message = chat.input_model.model_json_schema()
+    else:
+        message = {"type": "object", "properties": {"content": {"type": "string", "minLength": 1}}}
+    properties = {**message.get("properties", {}), "stream": {"type": "boolean", "default": False}}
+    create = {
+        "type": "object",
+        "properties": {"use_case": {"type": "string", "default": "chat"}},
+        "additionalProperties": False,
+    }
+    return {
+        "ChatMessageRequest": {**message, "title": "ChatMessageRequest", "properties": properties},
+        "CreateSessionRequest": {**create, "title": "CreateSessionRequest"},
+    }
+
+
+def _query(name: str, schema: dict[str, Any], required: bool, text: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": schema,
+        "description": text,
+    }
+
+
+def report_parameters() -> list[dict[str, Any]]:
+    day = {"type": "string", "format": "date"}
+    return [
+        _query("from", day, True, "First day (UTC), inclusive"),
+        _query("to", day, True, "Last day (UTC), inclusive; at most 366 days after from"),
+        _query(
+            "group_by",
+            {
+                "type": "string",
+                "pattern": r"^(business_unit|use_case|model|day)"
+                r"(,(business_unit|use_case|model|day))*$",
+            },
+            False,
+            "Comma-separated: business_unit, use_case, model, day",
+        ),
+        _query(
+            "business_unit",
+            {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,62}$"},
+            False,
+            "One unit (finance role), or your own",
+        ),
+        _query("format", {"type": "string", "enum": ["json", "csv"]}, False, "Wins over Accept"),
+        _query(
+            "refresh",
+            {"type": "string", "enum": ["true", "false", "1", "0"]},
+            False,
+            "Recompute the range's rollups first",
+        ),
+    ]
+
+
+def _chat_operations(settings: Settings) -> list[Operation]:
+    caller = caller_params(settings)
+    with_session = with_params(caller, SESSION)
+    sessions = "v1/chat/sessions"
+    one = f"{sessions}/{{session_id}}"
+    created = ok("Session created", json_content(ref("SessionCreated")), "Location")
+    reply = ok("The reply (or an SSE stream)", {**json_content(ref("ChatReply")), **SSE})
+    return [
+        (
+            sessions,
+            "POST",
+            operation(
+                "create_chat_session",
+                "Start a chat session",
+                {201: created},
+                (400, 401, 403, 404, 409, 413, 415, 500),
+                tags=["chat"],
+                **caller,
+                **request_body(ref("CreateSessionRequest"), required=False),
+            ),
+        ),
+        (
+            one,
+            "GET",
+            operation(
+                "get_chat_session",
+                "A session and its turns",
+                {200: ok("The session", json_content(ref("SessionView")))},
+                (400, 401, 403, 404, 500),
+                tags=["chat"],
+                **with_session,
+            ),
+        ),
+        (
+            one,
+            "DELETE",
+            operation(
+                "delete_chat_session",
+                "Delete a session",
+                {204: ok("Deleted", None)},
+                (400, 401, 403, 404, 500),
+                tags=["chat"],
+                **with_session,
+            ),
+        ),
+        (
+            f"{one}/messages",
+            "POST",
+            operation(
+                "post_chat_message",
+                "Send a message; the reply is one metered model call",
+                {200: reply},
+                sorted({*CALL_ERRORS, 404, 409}),
+                tags=["chat"],
+                **with_session,
+                **request_body(ref("ChatMessageRequest")),
+            ),
+        ),
+    ]
+
+
+def _report_operations(settings: Settings) -> list[Operation]:
+    params = with_params(caller_params(settings), *report_parameters())
+    report = {**json_content(ref("ChargebackReport")), "text/csv": {"schema": {"type": "string"}}}
+    page = {"text/html": {"schema": {"type": "string"}}}
+    errors = (400, *READ_ERRORS)
+    return [
+        (
+            "v1/reports/chargeback",
+            "GET",
+            operation(
+                "chargeback_report",
+                "Usage and cost by business unit, use case, model or day",
+                {200: ok("The report (JSON, or CSV with format=csv / Accept: text/csv)", report)},
+                errors,
+                tags=["reports"],
+                **params,
+            ),
+        ),
+        (
+            "v1/reports/chargeback.html",
+            "GET",
+            operation(
+                "chargeback_page",
+                "The report as a page with a chart",
+                {200: ok("An HTML page", page)},
+                errors,
+                tags=["reports"],
+                **params,
+            ),
+        ),
+    ]
+
+
+def static_operations(catalog: Catalog, settings: Settings) -> list[Operation]:
+    caller = caller_params(settings)
+    job = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    anonymous: dict[str, Any] = {"security": [], "tags": ["operations"]}
+    return [
+        (
+            "v1/usecases",
+            "GET",
+            operation(
+                "list_usecases",
+                "The use cases this caller may run",
+                {200: ok("Use cases", json_content(ref("UseCaseList")))},
+                READ_ERRORS,
+                tags=["use cases"],
+                **caller,
+            ),
+        ),
+        (
+            "v1/jobs/{job_id}",
+            "GET",
+            operation(
+                "get_job",
+                "A queued call's status and, once done, its answer",
+                {200: ok("The job", json_content(ref("JobView")))},
+                (401, 403, 404, 500),
+                tags=["use cases"],
+                **with_params(caller, job),
+            ),
+        ),
+        *_chat_operations(settings),
+        *_report_operations(settings),
+        (
+            "health",
+            "GET",
+            operation(
+                "health_live",
+                "Liveness: the worker answers",
+                {200: ok("Alive", json_content(ref("Liveness")))},
+                (),
+                **anonymous,
+            ),
+        ),
+        (
+            "health/ready",
+            "GET",
+            operation(
+                "health_ready",
+                "Readiness: store, queue and deployments",
+                {
+                    200: ok("Ready", json_content(ref("ReadinessReport"))),
+                    503: ok("Not ready; the checks say why", json_content(ref("NotReady"))),
+                },
+                (),
+                **anonymous,
+            ),
+        ),
+        (
+            "openapi.json",
+            "GET",
+            operation(
+                "openapi",
+                "This document",
+                {200: ok("OpenAPI 3.1", json_content({"type": "object"}))},
+                (500,),
+                tags=["operations"],
+                security=[{"functionKey": []}, {"functionKeyQuery": []}, {}],
+            ),
+        ),
+    ]
