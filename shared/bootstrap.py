@@ -46,6 +46,9 @@ class Gateway:
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
     async def close(self) -> None:
+        from shared.handlers.streaming import drain
+
+        await drain()  # metering of streams a client dropped must land before stores close
         for closer in reversed(self.closers):
             result = closer()
             if asyncio.iscoroutine(result):

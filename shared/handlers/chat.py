@@ -31,7 +31,7 @@ from shared.errors import Conflict, Forbidden, NotFound
 from shared.handlers.chat_prompt import fit_prompt, prompt_budget
 from shared.handlers.prepare import PreparedCall
 from shared.handlers.streaming import SseStream, open_stream
-from shared.handlers.usecase_call import Answer, _metered_call
+from shared.handlers.usecase_call import Answer, metered_call
 from shared.http.request import validate
 from shared.ports import AlreadyExists, ConcurrencyConflict
 
@@ -216,7 +216,7 @@ async def post_message(
     gw: Gateway, caller: Caller, session_id: str, body: Any, request_id: str
 ) -> Answer:
     turn_call = await prepare_turn(gw, caller, session_id, body, request_id)
-    result, _, headers = await _metered_call(gw, turn_call.call, request_id, None)
+    result, _, headers = await metered_call(gw, turn_call.call, request_id, None)
     turn = _turn(gw, turn_call, result)
     stored = await append_turn(gw, turn_call, turn)
     return Answer(

@@ -36,7 +36,7 @@ from shared.domain.upstream import UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
 from shared.errors import BadRequest
 from shared.handlers.prepare import PreparedCall, find_usecase, prepare
-from shared.handlers.usecase_call import _from_cache, usage_record
+from shared.handlers.usecase_call import answer_from_cache, usage_record
 from shared.http.errors import error_body, to_gateway_error
 from shared.metering.meter import Reservation
 
@@ -113,7 +113,7 @@ async def open_usecase_stream(
             code="stream_not_supported",
         )
     call = prepare(usecase, caller, body, request_id, gw.models)
-    hit = await _from_cache(gw, call, time.perf_counter())
+    hit = await answer_from_cache(gw, call, time.perf_counter())
     if hit is not None:
         return SseStream(_replay(hit.body, call.usecase.output.field), dict(SSE_HEADERS))
 

@@ -75,7 +75,7 @@ def answer_body(call: PreparedCall, output: Any, usage: TokenUsage, cached: bool
     }
 
 
-async def _from_cache(gw: Gateway, call: PreparedCall, started: float) -> Answer | None:
+async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> Answer | None:
     if call.cache_key is None:
         return None
     hit = await gw.stores.cache.get(call.cache_key)
@@ -99,7 +99,7 @@ async def _from_cache(gw: Gateway, call: PreparedCall, started: float) -> Answer
     return Answer(200, answer_body(call, output, zero, cached=True))
 
 
-async def _metered_call(
+async def metered_call(
     gw: Gateway, call: PreparedCall, request_id: str, on_answered: OnAnswered | None
 ) -> tuple[ChatResult, Any, dict[str, str]]:
     """One upstream call bracketed by a budget reservation; returns the result, its output
@@ -139,14 +139,14 @@ async def execute(
     gw: Gateway, call: PreparedCall, *, on_answered: OnAnswered | None = None
 ) -> Answer:
     started = time.perf_counter()
-    cached = await _from_cache(gw, call, started)
+    cached = await answer_from_cache(gw, call, started)
     if cached is not None:
         return cached
     request_id = call.request.request_id
-    result, output, headers = await _metered_call(gw, call, request_id, on_answered)
+    result, output, headers = await metered_call(gw, call, request_id, on_answered)
     if isinstance(output, InvalidOutput):
         # One retry: a fresh upstream call with its own request id (and its own usage record).
-        result, output, headers = await _metered_call(gw, call, f"{request_id}-r1", on_answered)
+        result, output, headers = await metered_call(gw, call, f"{request_id}-r1", on_answered)
         if isinstance(output, InvalidOutput):
             raise BadGateway(
                 f"the model's answer did not match the {call.usecase.id!r} output contract "
