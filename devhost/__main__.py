@@ -45,6 +45,8 @@ def cli() -> None:
     parser.add_argument("--settings", type=Path, default=ROOT / "local.settings.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for chatty in ("httpx", "httpx2", "openai"):  # one line per upstream call drowns the rest
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     load_local_settings(args.settings)
     try:
         asyncio.run(main(args.port, not args.no_simulator))
