@@ -159,6 +159,7 @@ async def snapshot_at(client: httpx.AsyncClient, url: str, when: float) -> tuple
 
 async def run(scenario: Scenario, args: argparse.Namespace) -> Row:
     window = 60.0 / args.time_scale  # one simulated minute, in real seconds
+    import os; rwin = window * float(os.environ.get("RWIN", "1"))
     overload = args.sim_minutes * window
     upstream = [(f"{MODEL}-{region}", MODEL, tpm) for region, tpm in scenario.regions]
     with tempfile.TemporaryDirectory() as data_dir:
@@ -173,7 +174,7 @@ async def run(scenario: Scenario, args: argparse.Namespace) -> Row:
             for i in range(3):  # warm up the tokenizer, the SDK and SQLite, then forget it
                 await client.post("/api/v1/summarize", json=make(-1 - i)[0], headers=HEADERS)
             await client.post(f"{sim_url}/_sim/reset")
-            await use_router(host.gateway, scenario.strategy, window)
+            await use_router(host.gateway, scenario.strategy, rwin)
             result = LoadResult()
             poller = JobPoller(client, result)
             start, wall_start = time.monotonic(), time.time()
