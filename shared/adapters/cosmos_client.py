@@ -29,6 +29,10 @@ from azure.cosmos.partition_key import PartitionKeyType
 from azure.identity.aio import DefaultAzureCredential
 
 from shared.adapters.cosmos_containers import ContainerSpec, create_containers
+
+# Re-exported (``as``) for the adapters that take them from here; the domain owns the format.
+from shared.domain.timestamps import from_iso as from_iso
+from shared.domain.timestamps import iso as iso
 from shared.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -47,16 +51,6 @@ _LOCAL_SERVER_MISSING = "Cannot read properties of undefined"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value.isoformat()} given; use a timezone-aware one")
-    return value.astimezone(UTC).isoformat()
-
-
-def from_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def ttl_until(expires_at: datetime, now: datetime) -> int:

@@ -9,8 +9,6 @@ renewed by every replace from ``expires_at``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from azure.core import MatchConditions
 from azure.cosmos.exceptions import (
     CosmosAccessConditionFailedError,
@@ -20,49 +18,16 @@ from azure.cosmos.exceptions import (
 from shared.adapters.cosmos_client import (
     CosmosConnection,
     Doc,
-    from_iso,
-    iso,
     item_id,
     ttl_until,
 )
 from shared.adapters.cosmos_containers import SESSIONS
-from shared.domain.chat import TokenUsage
-from shared.domain.records import ChatSession, Turn
+from shared.domain.records import ChatSession
 from shared.ports import AlreadyExists, ConcurrencyConflict
 
 
-def _turn_doc(turn: Turn) -> dict[str, Any]:
-    return {
-        "request_id": turn.request_id,
-        "user": turn.user,
-        "assistant": turn.assistant,
-        "usage": turn.usage.as_dict(),
-        "at": iso(turn.at),
-    }
-
-
-def _turn(doc: Doc) -> Turn:
-    return Turn(
-        request_id=doc["request_id"],
-        user=doc["user"],
-        assistant=doc["assistant"],
-        usage=TokenUsage.from_dict(doc["usage"]),
-        at=from_iso(doc["at"]),
-    )
-
-
 def _from_doc(doc: Doc) -> ChatSession:
-    return ChatSession(
-        id=doc["session_id"],
-        business_unit=doc["business_unit"],
-        user_id=doc["user_id"],
-        use_case=doc["use_case"],
-        created_at=from_iso(doc["created_at"]),
-        updated_at=from_iso(doc["updated_at"]),
-        expires_at=from_iso(doc["expires_at"]),
-        turns=tuple(_turn(t) for t in doc["turns"]),
-        etag=doc["_etag"],
-    )
+    return ChatSession.from_doc(doc, doc["_etag"])
 
 
 class CosmosSessionStore:
@@ -72,15 +37,8 @@ class CosmosSessionStore:
 
     def _to_doc(self, session: ChatSession) -> Doc:
         return {
+            **session.to_doc(),
             "id": item_id(session.id),
-            "session_id": session.id,
-            "business_unit": session.business_unit,
-            "user_id": session.user_id,
-            "use_case": session.use_case,
-            "created_at": iso(session.created_at),
-            "updated_at": iso(session.updated_at),
-            "expires_at": iso(session.expires_at),
-            "turns": [_turn_doc(t) for t in session.turns],
             "ttl": ttl_until(session.expires_at, self._conn.now()),
         }
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from shared.adapters.sqlite_db import Database, from_iso, iso
-from shared.domain.chat import TokenUsage
+from shared.adapters.sqlite_db import Database
 from shared.domain.records import CachedCompletion
 
 SCHEMA = (
@@ -20,33 +18,6 @@ SCHEMA = (
 
 # Expired rows removed per put: bounds the table without a sweeper, and bounds the put's cost.
 PURGE_BATCH = 100
-
-
-def _to_doc(entry: CachedCompletion) -> str:
-    return json.dumps(
-        {
-            "key": entry.key,
-            "business_unit": entry.business_unit,
-            "use_case": entry.use_case,
-            "model": entry.model,
-            "content": entry.content,
-            "usage": entry.usage.as_dict(),
-            "created_at": iso(entry.created_at),
-        }
-    )
-
-
-def _from_doc(text: str) -> CachedCompletion:
-    doc: dict[str, Any] = json.loads(text)
-    return CachedCompletion(
-        key=doc["key"],
-        business_unit=doc["business_unit"],
-        use_case=doc["use_case"],
-        model=doc["model"],
-        content=doc["content"],
-        usage=TokenUsage.from_dict(doc["usage"]),
-        created_at=from_iso(doc["created_at"]),
-    )
 
 
 class SqliteCompletionCache:
@@ -65,7 +36,7 @@ class SqliteCompletionCache:
                 "DELETE FROM completion_cache WHERE key = ? AND expires_at <= ?", (key, now)
             )
             return None
-        return _from_doc(str(rows[0]["doc"]))
+        return CachedCompletion.from_doc(json.loads(rows[0]["doc"]))
 
     async def put(self, entry: CachedCompletion, ttl_seconds: int) -> None:
         if ttl_seconds <= 0:
@@ -76,7 +47,7 @@ class SqliteCompletionCache:
                 "INSERT INTO completion_cache (key, doc, expires_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, "
                 "expires_at = excluded.expires_at",
-                (entry.key, _to_doc(entry), now + ttl_seconds),
+                (entry.key, json.dumps(entry.to_doc()), now + ttl_seconds),
             )
             conn.execute(
                 "DELETE FROM completion_cache WHERE rowid IN (SELECT rowid FROM completion_cache "

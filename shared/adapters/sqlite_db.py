@@ -21,6 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Re-exported (``as``) for the adapters that take them from here; the domain owns the format.
+from shared.domain.timestamps import from_iso as from_iso
+from shared.domain.timestamps import iso as iso
+from shared.domain.timestamps import to_utc as to_utc
+
 Clock = Callable[[], datetime]
 
 # Long enough to ride out another process's write burst; every transaction here is tiny.
@@ -31,24 +36,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def to_utc(value: datetime) -> datetime:
-    """The datetime in UTC; a naive one is refused (its zone would be a guess)."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()} given; use a timezone-aware one")
-    return value.astimezone(UTC)
-
-
 def to_epoch(value: datetime) -> float:
     """Seconds since the epoch: how expiry columns are stored, so comparisons are numeric."""
     return to_utc(value).timestamp()
-
-
-def iso(value: datetime) -> str:
-    return to_utc(value).isoformat()
-
-
-def from_iso(text: str) -> datetime:
-    return to_utc(datetime.fromisoformat(text))
 
 
 class Database:

@@ -6,60 +6,18 @@ import dataclasses
 import json
 from typing import Any
 
-from shared.adapters.sqlite_db import Database, from_iso, iso, to_epoch
+from shared.adapters.sqlite_db import Database, to_epoch
 from shared.adapters.sqlite_versioned import VersionedDocs
-from shared.domain.chat import TokenUsage
-from shared.domain.records import ChatSession, Turn
-
-
-def _turn_to_dict(turn: Turn) -> dict[str, Any]:
-    return {
-        "request_id": turn.request_id,
-        "user": turn.user,
-        "assistant": turn.assistant,
-        "usage": turn.usage.as_dict(),
-        "at": iso(turn.at),
-    }
-
-
-def _turn_from_dict(data: dict[str, Any]) -> Turn:
-    return Turn(
-        request_id=data["request_id"],
-        user=data["user"],
-        assistant=data["assistant"],
-        usage=TokenUsage.from_dict(data["usage"]),
-        at=from_iso(data["at"]),
-    )
+from shared.domain.records import ChatSession
 
 
 def _to_doc(session: ChatSession) -> str:
-    return json.dumps(
-        {
-            "id": session.id,
-            "business_unit": session.business_unit,
-            "user_id": session.user_id,
-            "use_case": session.use_case,
-            "created_at": iso(session.created_at),
-            "updated_at": iso(session.updated_at),
-            "expires_at": iso(session.expires_at),
-            "turns": [_turn_to_dict(turn) for turn in session.turns],
-        }
-    )
+    return json.dumps(session.to_doc())
 
 
 def _from_doc(text: str, etag: str) -> ChatSession:
     doc: dict[str, Any] = json.loads(text)
-    return ChatSession(
-        id=doc["id"],
-        business_unit=doc["business_unit"],
-        user_id=doc["user_id"],
-        use_case=doc["use_case"],
-        created_at=from_iso(doc["created_at"]),
-        updated_at=from_iso(doc["updated_at"]),
-        expires_at=from_iso(doc["expires_at"]),
-        turns=tuple(_turn_from_dict(turn) for turn in doc["turns"]),
-        etag=etag,
-    )
+    return ChatSession.from_doc(doc, etag)
 
 
 class SqliteSessionStore:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from shared.domain.chat import TokenUsage
+from shared.domain.timestamps import from_iso, iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,30 @@ class CachedCompletion:
     usage: TokenUsage
     created_at: datetime
 
+    def to_doc(self) -> dict[str, Any]:
+        """The stored fields as JSON-ready values (expiry is the store's: a column or ``ttl``)."""
+        return {
+            "key": self.key,
+            "business_unit": self.business_unit,
+            "use_case": self.use_case,
+            "model": self.model,
+            "content": self.content,
+            "usage": self.usage.as_dict(),
+            "created_at": iso(self.created_at),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> CachedCompletion:
+        return cls(
+            key=doc["key"],
+            business_unit=doc["business_unit"],
+            use_case=doc["use_case"],
+            model=doc["model"],
+            content=doc["content"],
+            usage=TokenUsage.from_dict(doc["usage"]),
+            created_at=from_iso(doc["created_at"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
@@ -29,6 +54,25 @@ class Turn:
     assistant: str
     usage: TokenUsage
     at: datetime
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "user": self.user,
+            "assistant": self.assistant,
+            "usage": self.usage.as_dict(),
+            "at": iso(self.at),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Turn:
+        return cls(
+            request_id=doc["request_id"],
+            user=doc["user"],
+            assistant=doc["assistant"],
+            usage=TokenUsage.from_dict(doc["usage"]),
+            at=from_iso(doc["at"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +87,33 @@ class ChatSession:
     turns: tuple[Turn, ...] = ()
     # Opaque concurrency token from the store (Cosmos _etag, SQLite version); None before create.
     etag: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored fields as JSON-ready values (etag is the store's, not part of the doc)."""
+        return {
+            "session_id": self.id,
+            "business_unit": self.business_unit,
+            "user_id": self.user_id,
+            "use_case": self.use_case,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "expires_at": iso(self.expires_at),
+            "turns": [turn.to_doc() for turn in self.turns],
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], etag: str | None) -> ChatSession:
+        return cls(
+            id=doc["session_id"],
+            business_unit=doc["business_unit"],
+            user_id=doc["user_id"],
+            use_case=doc["use_case"],
+            created_at=from_iso(doc["created_at"]),
+            updated_at=from_iso(doc["updated_at"]),
+            expires_at=from_iso(doc["expires_at"]),
+            turns=tuple(Turn.from_doc(turn) for turn in doc["turns"]),
+            etag=etag,
+        )
 
 
 JobStatus = Literal["queued", "running", "answered", "succeeded", "failed"]
@@ -75,13 +146,13 @@ class Job:
             "use_case": self.use_case,
             "status": self.status,
             "payload": self.payload,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "expires_at": iso(self.expires_at),
             "result": self.result,
             "error": self.error,
             "attempts": self.attempts,
-            "lease_until": self.lease_until.isoformat() if self.lease_until else None,
+            "lease_until": iso(self.lease_until) if self.lease_until else None,
         }
 
     @classmethod
@@ -94,13 +165,13 @@ class Job:
             use_case=doc["use_case"],
             status=doc["status"],
             payload=doc["payload"],
-            created_at=datetime.fromisoformat(doc["created_at"]),
-            updated_at=datetime.fromisoformat(doc["updated_at"]),
-            expires_at=datetime.fromisoformat(doc["expires_at"]),
+            created_at=from_iso(doc["created_at"]),
+            updated_at=from_iso(doc["updated_at"]),
+            expires_at=from_iso(doc["expires_at"]),
             result=doc.get("result"),
             error=doc.get("error"),
             attempts=int(doc.get("attempts", 0)),
-            lease_until=datetime.fromisoformat(lease) if lease else None,
+            lease_until=from_iso(lease) if lease else None,
             etag=etag,
         )
 
