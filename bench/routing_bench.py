@@ -29,9 +29,13 @@ from bench.routing_load import (
     JobPoller,
     LoadResult,
     MakeRequest,
+    Measured,
+    Row,
     drive,
+    results,
     sim_stats,
     simulator_process,
+    snapshot_at,
 )
 from devhost.host import run_local_host
 from shared.adapters.openai_deployment import AzureOpenAIDeployment, build_client
@@ -40,7 +44,8 @@ from shared.catalog import UseCase
 from shared.domain.caller import Caller
 from shared.handlers.prepare import prepare
 from shared.routing import Router
-from shared.routing.router import Strategy
+from shared.routing.headroom import WINDOW_SECONDS
+from shared.routing.router import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Strategy
 from shared.settings import DeploymentConfig, Settings
 
 REGIONS = (("eastus", 60_000), ("swedencentral", 60_000), ("westus3", 30_000))
@@ -48,7 +53,6 @@ MODEL = "gpt-4o-mini"
 LATENCY_MS = 100.0  # time to first token, real ms
 PER_TOKEN_MS = 2.0  # real ms per completion token: a 50-token summary takes ~0.2 s in all
 SENTENCE = "Revenue in the northern region rose while costs in the south kept falling. "
-Stats = dict[str, dict[str, int]]
 # httpx keeps 20 idle connections by default: past that every request would open a new one.
 LIMITS = httpx.Limits(max_connections=500, max_keepalive_connections=500)
 
@@ -64,22 +68,12 @@ class Scenario:
         return sum(tpm for _, tpm in self.regions)
 
 
+OFFERED_TPM = sum(tpm for _, tpm in REGIONS)
 SCENARIOS = (
     Scenario("3 deployments, headroom-aware", REGIONS, "headroom"),
     Scenario("3 deployments, round robin", REGIONS, "round_robin"),
     Scenario("1 deployment (60k)", REGIONS[:1], "headroom"),
 )
-
-
-@dataclass(frozen=True)
-class Row:
-    scenario: Scenario
-    load: LoadResult
-    charged_util: float  # (prompt + max_tokens) admitted per simulated minute / aggregate TPM
-    served_util: float  # (prompt + completion) served per simulated minute / aggregate TPM
-    throttled: int
-    drain_seconds: float
-    ideal_drain_seconds: float  # the backlog at the end of the overload / aggregate TPM
 
 
 def scenario_settings(data_dir: Path, scenario: Scenario, simulator_url: str) -> Settings:
@@ -97,7 +91,10 @@ def scenario_settings(data_dir: Path, scenario: Scenario, simulator_url: str) ->
 
 async def use_router(gw: Gateway, strategy: Strategy, window: float) -> Router:
     """The gateway's ChatModel replaced by a Router with this strategy and quota window, built
-    like shared/wiring.build_chat (whose Router has neither option)."""
+    like shared/wiring.build_chat (whose Router has neither option). The backoff after a 429
+    spreads retries over quota time, so it shrinks with the window; the request deadline is the
+    caller's real-time budget and stays as configured."""
+    scale = window / WINDOW_SECONDS
     deployments = []
     for config in gw.settings.aoai_deployments:
         client = build_client(
@@ -117,6 +114,8 @@ async def use_router(gw: Gateway, strategy: Strategy, window: float) -> Router:
         max_inflight=gw.settings.gateway_max_inflight,
         strategy=strategy,
         quota_window_seconds=window,
+        backoff_base=BACKOFF_BASE_SECONDS * scale,
+        backoff_cap=BACKOFF_CAP_SECONDS * scale,
     )
     gw.chat = gw.router = router
     return router
@@ -141,25 +140,8 @@ def request_factory(gw: Gateway, sentences: int) -> MakeRequest:
     return make
 
 
-def charged(stats: Stats, max_tokens: int) -> int:
-    # The simulator charges prompt + max_tokens per admitted call; every call here is summarize.
-    return sum(d["prompt_tokens"] + d["ok"] * max_tokens for d in stats.values())
-
-
-def served(stats: Stats) -> int:
-    return sum(d["prompt_tokens"] + d["completion_tokens"] for d in stats.values())
-
-
-async def snapshot_at(client: httpx.AsyncClient, url: str, when: float) -> tuple[float, Stats]:
-    """The simulator's counters at (about) ``when``, and when exactly they were read."""
-    await asyncio.sleep(max(0.0, when - time.monotonic()))
-    stats = await sim_stats(client, url)
-    return time.monotonic(), stats
-
-
-async def run(scenario: Scenario, args: argparse.Namespace) -> Row:
+async def run(scenario: Scenario, args: argparse.Namespace) -> Measured:
     window = 60.0 / args.time_scale  # one simulated minute, in real seconds
-    import os; rwin = window * float(os.environ.get("RWIN", "1"))
     overload = args.sim_minutes * window
     upstream = [(f"{MODEL}-{region}", MODEL, tpm) for region, tpm in scenario.regions]
     with tempfile.TemporaryDirectory() as data_dir:
@@ -174,31 +156,22 @@ async def run(scenario: Scenario, args: argparse.Namespace) -> Row:
             for i in range(3):  # warm up the tokenizer, the SDK and SQLite, then forget it
                 await client.post("/api/v1/summarize", json=make(-1 - i)[0], headers=HEADERS)
             await client.post(f"{sim_url}/_sim/reset")
-            await use_router(host.gateway, scenario.strategy, rwin)
-            result = LoadResult()
-            poller = JobPoller(client, result)
+            await use_router(host.gateway, scenario.strategy, window)
+            load = LoadResult()
+            poller = JobPoller(client, load)
             start, wall_start = time.monotonic(), time.time()
             # Skip the first simulated minute: an empty window admits a burst no steady state can.
             first = asyncio.create_task(snapshot_at(client, sim_url, start + window))
             last = asyncio.create_task(snapshot_at(client, sim_url, start + overload))
-            rate = args.overload * scenario.tpm / window  # quota tokens per real second
-            await drive(client, make, rate, overload, result, poller)
-            wall_end = wall_start + overload
+            # Every scenario gets the same demand: --overload x the three deployments' TPM.
+            rate = args.overload * OFFERED_TPM / window  # quota tokens per real second
+            await drive(client, make, rate, overload, load, poller)
             await poller.wait_all(limit_seconds=max(120.0, 8 * overload))
-            (t0, s0), (t1, s1) = await first, await last
             final = await sim_stats(client, sim_url)
             max_tokens = summarize(host.gateway).max_output_tokens
-    quota = scenario.tpm * (t1 - t0) / window  # aggregate TPM x simulated minutes measured
-    pending = [c for j, c in result.queued_cost.items() if result.done_at.get(j, 1e18) > wall_end]
-    return Row(
-        scenario=scenario,
-        load=result,
-        charged_util=(charged(s1, max_tokens) - charged(s0, max_tokens)) / quota,
-        served_util=(served(s1) - served(s0)) / quota,
-        throttled=sum(d["throttled"] for d in final.values()),
-        drain_seconds=max([t - wall_end for t in result.done_at.values()], default=0.0),
-        ideal_drain_seconds=sum(pending) / scenario.tpm * window,
-    )
+            return Measured(
+                load, window, max_tokens, await first, await last, final, wall_start + overload
+            )
 
 
 def table(rows: list[Row], time_scale: float) -> str:
@@ -214,7 +187,7 @@ def table(rows: list[Row], time_scale: float) -> str:
         drain = r.drain_seconds * time_scale / 60
         ideal = r.ideal_drain_seconds * time_scale / 60
         lines.append(
-            f"| {r.scenario.name} | {r.charged_util:.3f} ({r.served_util:.3f}) "
+            f"| {r.name} | {r.charged_util:.3f} ({r.served_util:.3f}) "
             f"| {r.served_util / r.charged_util:.2f} | {fails} "
             f"| {1000 * r.throttled / max(1, r.load.sent):.0f} "
             f"| {cuts[49]:.0f} ms | {cuts[98]:.0f} ms | {len(sync)} | {r.load.queued} "
@@ -223,22 +196,28 @@ def table(rows: list[Row], time_scale: float) -> str:
     return "\n".join(lines)
 
 
+def detail(r: Row) -> str:
+    load = r.load
+    to_202 = statistics.median(load.queued_seconds) * 1000 if load.queued_seconds else 0.0
+    return (
+        f"{r.name}: sent {load.sent} ({load.sent_tokens / max(1, load.sent):.0f} quota "
+        f"tokens each), 202 p50 {to_202:.0f} ms, drain utilisation {r.drain_util:.2f}, "
+        f"failures {dict(load.failures)}, unfinished jobs {load.unfinished}"
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     rows = []
     for scenario in SCENARIOS:
         if args.only and args.only not in scenario.name:
             continue
-        row = await run(scenario, args)
-        rows.append(row)
-        load = row.load
-        print(
-            f"{scenario.name}: sent {load.sent} ({load.sent_tokens / load.sent:.0f} quota tokens "
-            f"each), failures {dict(load.failures)}, unfinished jobs {load.unfinished}",
-            flush=True,
-        )
+        rows.append(results(scenario.name, scenario.tpm, await run(scenario, args)))
+        print(detail(rows[-1]), flush=True)
     print(
-        f"\n{args.overload:g}x the aggregate TPM for {args.sim_minutes:g} simulated minutes, "
-        f"clock x{args.time_scale:g}; utilisation over simulated minutes 1-{args.sim_minutes:g}\n"
+        f"\n{args.overload:g}x {OFFERED_TPM:,} TPM offered for {args.sim_minutes:g} simulated "
+        f"minutes, clock x{args.time_scale:g}; utilisation over simulated minutes "
+        f"1-{args.sim_minutes:g}; drain time in simulated minutes (ideal: the backlog at full "
+        f"quota)\n"
     )
     print(table(rows, args.time_scale))
 
@@ -247,8 +226,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sim-minutes", type=float, default=5.0)
     parser.add_argument("--time-scale", type=float, default=20.0)
-    parser.add_argument("--overload", type=float, default=2.0, help="x the aggregate TPM")
-    parser.add_argument("--sentences", type=int, default=60, help="document length")
+    parser.add_argument("--overload", type=float, default=2.0, help="x 150k TPM")
+    parser.add_argument("--sentences", type=int, default=150, help="document length")
     parser.add_argument("--only", default="", help="run the scenarios whose name holds this")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main(parser.parse_args()))

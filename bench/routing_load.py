@@ -1,4 +1,5 @@
-"""The outside of the routing bench: a paced open-loop load, a light job poller, the simulator.
+"""The outside of the routing bench: a paced open-loop load, a light job poller, the simulator,
+and what their readings mean.
 
 Requests are sent at a fixed rate of quota tokens (prompt + max_tokens, what Azure charges), not
 a fixed number of clients, so a slow gateway cannot quietly lower the load it is measured under.
@@ -30,6 +31,7 @@ POLLERS = 2  # concurrent job reads: the poller must not compete with the gatewa
 
 # One request: (JSON body, quota cost in tokens).
 MakeRequest = Callable[[int], tuple[dict[str, Any], int]]
+Stats = dict[str, dict[str, int]]  # GET /_sim/stats: deployment -> counter -> value
 
 
 @dataclass
@@ -39,6 +41,7 @@ class LoadResult:
     sync_seconds: list[float] = field(default_factory=list)  # end to end, 200s only
     failures: Counter[str] = field(default_factory=Counter)  # what a client would see fail
     queued: int = 0
+    queued_seconds: list[float] = field(default_factory=list)  # until the 202
     queued_cost: dict[str, int] = field(default_factory=dict)  # job id -> quota cost
     done_at: dict[str, float] = field(default_factory=dict)  # job id -> epoch of its success
     unfinished: int = 0
@@ -117,6 +120,7 @@ async def _send(
         result.sync_seconds.append(time.perf_counter() - started)
     elif response.status_code == 202:
         result.queued += 1
+        result.queued_seconds.append(time.perf_counter() - started)
         result.queued_cost[response.json()["job_id"]] = cost
         poller.add(response.headers["location"], float(response.headers.get("retry-after", 1)))
     else:
@@ -155,6 +159,22 @@ async def sim_stats(client: httpx.AsyncClient, simulator_url: str) -> dict[str, 
     return stats
 
 
+def charged(stats: Stats, max_tokens: int) -> int:
+    # The simulator charges prompt + max_tokens per admitted call; every call here is summarize.
+    return sum(d["prompt_tokens"] + d["ok"] * max_tokens for d in stats.values())
+
+
+def served(stats: Stats) -> int:
+    return sum(d["prompt_tokens"] + d["completion_tokens"] for d in stats.values())
+
+
+async def snapshot_at(client: httpx.AsyncClient, url: str, when: float) -> tuple[float, Stats]:
+    """The simulator's counters at (about) ``when``, and when exactly they were read."""
+    await asyncio.sleep(max(0.0, when - time.monotonic()))
+    stats = await sim_stats(client, url)
+    return time.monotonic(), stats
+
+
 @contextlib.asynccontextmanager
 async def simulator_process(
     deployments: list[tuple[str, str, int]],
@@ -170,7 +190,8 @@ async def simulator_process(
     args += ["--latency-ms", str(latency_ms), "--latency-per-token-ms", str(per_token_ms)]
     for name, model, tpm in deployments:
         args += ["--deployment", f"{name}:{model}:{tpm}"]
-    process = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.DEVNULL)
+    quiet = asyncio.subprocess.DEVNULL  # uvicorn's start/stop lines; a failed start raises below
+    process = await asyncio.create_subprocess_exec(*args, stdout=quiet, stderr=quiet)
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
@@ -185,3 +206,48 @@ async def simulator_process(
     finally:
         process.terminate()
         await process.wait()
+
+
+@dataclass
+class Measured:
+    """Raw readings of one run; ``Row`` is what they mean."""
+
+    load: LoadResult
+    window: float  # one simulated minute in real seconds
+    max_tokens: int
+    first: tuple[float, Stats]  # (when, counters) one simulated minute into the overload
+    last: tuple[float, Stats]  # ... and at its end
+    final: Stats  # once every job ended
+    wall_end: float  # epoch at the end of the overload
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    load: LoadResult
+    charged_util: float  # (prompt + max_tokens) admitted per simulated minute / aggregate TPM
+    served_util: float  # (prompt + completion) served per simulated minute / aggregate TPM
+    throttled: int  # 429s the simulator answered, over the whole run
+    drain_seconds: float  # end of the overload -> the last job succeeded (real seconds)
+    ideal_drain_seconds: float  # the jobs still open then, in quota, / aggregate TPM
+    drain_util: float  # charged utilisation while draining
+
+
+def results(name: str, tpm: int, m: Measured) -> Row:
+    """What the readings of one run mean (docs/routing.md defines each number)."""
+    (t0, s0), (t1, s1) = m.first, m.last
+    quota = tpm * (t1 - t0) / m.window  # aggregate TPM x simulated minutes measured
+    done = m.load.done_at
+    drain = max([t - m.wall_end for t in done.values()], default=0.0)
+    open_then = [c for j, c in m.load.queued_cost.items() if done.get(j, 1e18) > m.wall_end]
+    drained = charged(m.final, m.max_tokens) - charged(s1, m.max_tokens)
+    return Row(
+        name=name,
+        load=m.load,
+        charged_util=(charged(s1, m.max_tokens) - charged(s0, m.max_tokens)) / quota,
+        served_util=(served(s1) - served(s0)) / quota,
+        throttled=sum(d["throttled"] for d in m.final.values()),
+        drain_seconds=drain,
+        ideal_drain_seconds=sum(open_then) / tpm * m.window,
+        drain_util=drained / (tpm * drain / m.window) if drain else float("nan"),
+    )

@@ -46,7 +46,6 @@ class Call:
 
     start: float
     cost: int
-    refunded: bool = False  # Azure did not charge it after all (429, 4xx)
 
 
 @dataclass(slots=True)
@@ -76,7 +75,6 @@ class _Observation:
     requests: int | None
     since: float  # start of the call that carried it: later admissions are not in it
     at: float  # when it arrived: its age counts from here
-    counted: tuple[Call, ...]  # our charges it includes: each frees its cost when it expires
 
 
 class DeploymentState:
@@ -111,7 +109,6 @@ class DeploymentState:
     def end(self, call: Call, *, refund: bool) -> None:
         """``refund`` when Azure certainly did not charge the call (429, 4xx)."""
         self._inflight.discard(call)
-        call.refunded = refund
         if refund:
             with contextlib.suppress(ValueError):  # already out of the window
                 self._admitted.remove(call)
@@ -160,9 +157,7 @@ class DeploymentState:
             return
         if self._seen is not None and self._seen.since > since:
             return  # a slow call's headers are older than what we already know
-        counted = tuple(c for c in self._admitted if since - self.window < c.start <= since)
-        remaining = (info.remaining_tokens, info.remaining_requests)
-        self._seen = _Observation(*remaining, since=since, at=now, counted=counted)
+        self._seen = _Observation(info.remaining_tokens, info.remaining_requests, since, now)
 
     # --- estimates ----------------------------------------------------------------------
     def _trust(self, at: float) -> float:
@@ -178,18 +173,13 @@ class DeploymentState:
         counted += [c for c in self._inflight if c.start + self.window <= at]
         return float(self.tpm - sum(c.cost for c in counted)), float(self.rpm - len(counted))
 
-    def _learned(self, at: float) -> tuple[float | None, float | None]:
-        """What upstream said was left, minus what we sent after, plus what of ours it counted
-        that has left the window since. Without that credit a learned value under steady load
-        is short by its age's share of the window (a sixth of TPM at ten seconds old)."""
+    def _learned(self) -> tuple[float | None, float | None]:
         seen = self._seen
         if seen is None:
             return None, None
-        later = [c for c in self._admitted if c.start > seen.since and c.start + self.window > at]
-        freed = [c for c in seen.counted if c.start + self.window <= at and not c.refunded]
-        spent = sum(c.cost for c in later) - sum(c.cost for c in freed)
-        tokens = None if seen.tokens is None else float(seen.tokens - spent)
-        requests = None if seen.requests is None else float(seen.requests - len(later) + len(freed))
+        later = [c for c in self._admitted if c.start > seen.since]
+        tokens = None if seen.tokens is None else float(seen.tokens - sum(c.cost for c in later))
+        requests = None if seen.requests is None else float(seen.requests - len(later))
         return tokens, requests
 
     def headroom(self, at: float) -> tuple[float, float]:
@@ -200,7 +190,7 @@ class DeploymentState:
             return prior
         tokens, requests = (
             p if learned is None else trust * learned + (1.0 - trust) * p
-            for p, learned in zip(prior, self._learned(at), strict=True)
+            for p, learned in zip(prior, self._learned(), strict=True)
         )
         return tokens, requests
 
@@ -254,11 +244,11 @@ class DeploymentState:
         return self.window
 
     def _decay_cases(self, cost: int, moments: set[float]) -> list[tuple[float, float, float]]:
-        """(prior, learned, needed) for tokens and requests at each step of either."""
+        """(prior, learned, needed) for tokens and requests at each prior level."""
+        learned_tokens, learned_requests = self._learned()
         cases = []
         for at in moments:
             prior_tokens, prior_requests = self._prior(at)
-            learned_tokens, learned_requests = self._learned(at)
             if learned_tokens is not None:
                 cases.append((prior_tokens, learned_tokens, float(cost)))
             if learned_requests is not None:

@@ -3,8 +3,11 @@
 Per request: pick the highest-priority tier with a ready deployment (not cooling after a 429,
 breaker not open), inside it the one with the most headroom (see headroom.py) times its weight,
 then higher weight, then at random. Deployments that already failed this request go last.
-``strategy="round_robin"`` takes the ready deployments of that tier in turn instead, ignoring
-headroom: the baseline bench/routing_bench.py compares against.
+A deployment whose estimated headroom cannot take the call (prompt + max_tokens) is skipped, and
+when every ready one is short the request fails at once with NoCapacity, retry-after = when the
+quota frees: under overload, sleeping would only hold sync callers until the deadline
+(docs/routing.md has the numbers). ``strategy="round_robin"`` instead takes the ready deployments
+of the tier in turn, ignoring headroom: the baseline bench/routing_bench.py compares against.
 A 429 cools that deployment for exactly its Retry-After and the request moves on at once; 5xx,
 timeouts and connection errors feed its breaker; a rejected request is raised untouched.
 Only when nothing in the group is ready does the request sleep, and only if something becomes
