@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
 from azure.functions.servicebus import ServiceBusMessage
 
@@ -49,29 +48,26 @@ async def deliver(receiver: QueueReceiver, fn: QueueFunction, received: Received
     return True
 
 
-async def drain_once(receiver: QueueReceiver, fn: QueueFunction) -> int:
-    """Receive one batch and run it; returns how many messages were handled."""
-    batch = await receiver.receive(BATCH, LOCK_SECONDS)
-    if batch:
-        await asyncio.gather(*(deliver(receiver, fn, m) for m in batch))
-    return len(batch)
-
-
 async def run_queue(
-    receiver: QueueReceiver, fn: QueueFunction, stop: asyncio.Event, poll: float = 0.2
+    receiver: QueueReceiver, fn: QueueFunction, stop: asyncio.Event, poll: float = 0.05
 ) -> None:
+    """Keep up to BATCH deliveries running, as the trigger's maxConcurrentCalls does: a slot
+    that frees is refilled at once instead of waiting for the whole batch to finish."""
+    running: set[asyncio.Task[bool]] = set()
     while not stop.is_set():
-        try:
-            handled = await drain_once(receiver, fn)
-        except Exception:
-            log.exception("queue runner for %s failed; retrying", fn.name)
-            handled = 0
-        if not handled:
-            await _wait(stop, poll)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> Any:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        return None
+        batch: list[ReceivedMessage] = []
+        if len(running) < BATCH:
+            try:
+                batch = await receiver.receive(BATCH - len(running), LOCK_SECONDS)
+            except Exception:
+                log.exception("queue runner for %s failed to receive; retrying", fn.name)
+        for received in batch:
+            task = asyncio.create_task(deliver(receiver, fn, received))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        if not batch:
+            # Idle or full: wake on the first finished delivery, on stop, or after `poll`.
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({*running, stopping}, timeout=poll, return_when="FIRST_COMPLETED")
+            stopping.cancel()
+    await asyncio.gather(*running, return_exceptions=True)

@@ -9,6 +9,7 @@ model is built from the definition with pydantic, and the output is one of three
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from string import Template
 from typing import Annotated, Any, Literal
@@ -58,6 +59,21 @@ class OutputSpec(BaseModel):
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
 
 
+class OutputBudget(BaseModel):
+    """Size max_tokens from an input field (e.g. max_words), capped by max_output_tokens.
+
+    Azure charges max_tokens against the deployment's TPM when it admits a call, so reserving
+    far more than the answer needs wastes quota. ~1.3 tokens per English word is OpenAI's rule of
+    thumb (https://help.openai.com/en/articles/4936856); 1.5 leaves room for other languages.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str
+    tokens_per_unit: float = Field(default=1.5, gt=0)
+    plus: int = Field(default=16, ge=0)
+
+
 class PromptFiles(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,6 +96,7 @@ class UseCase(BaseModel):
     async_allowed: bool = False
     input: dict[str, FieldSpec] = Field(default_factory=dict)
     output: OutputSpec
+    output_budget: OutputBudget | None = None
     prompt: PromptFiles
     system_template: str = ""
     user_template: str = ""
@@ -90,6 +107,13 @@ class UseCase(BaseModel):
     @property
     def input_model(self) -> type[BaseModel]:
         return _input_model(self)
+
+    def max_tokens_for(self, payload: dict[str, Any]) -> int:
+        budget = self.output_budget
+        if budget is None or payload.get(budget.field) is None:
+            return self.max_output_tokens
+        wanted = math.ceil(float(payload[budget.field]) * budget.tokens_per_unit) + budget.plus
+        return max(1, min(self.max_output_tokens, wanted))
 
     def template_vars(self, payload: dict[str, Any]) -> dict[str, str]:
         values = {k: _as_text(v) for k, v in payload.items()}
@@ -184,6 +208,9 @@ def load_usecase(folder: Path) -> UseCase:
         raise CatalogError(f"{definition}: id {usecase.id!r} must match folder {folder.name!r}")
     if usecase.output.kind == "label" and not usecase.output.labels:
         raise CatalogError(f"{definition}: a label use case needs output.labels")
+    budget = usecase.output_budget
+    if budget is not None and budget.field not in usecase.input:
+        raise CatalogError(f"{definition}: output_budget.field {budget.field!r} is not an input")
     if usecase.output.kind == "json" and not usecase.output.json_schema:
         raise CatalogError(f"{definition}: a json use case needs output.schema")
     usecase.input_model  # noqa: B018 - build the model now so a bad field fails at start

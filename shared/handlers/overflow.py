@@ -30,6 +30,8 @@ WorkerOutcome = Literal["complete", "reschedule", "retry"]
 # A running job's lease: its request deadline (the router never runs past it) plus the time to
 # meter and save; past it, the owner is presumed dead and a redelivery may take over.
 LEASE_MARGIN_SECONDS = 30.0
+# The router says when quota frees; the floor only stops a zero retry-after from spinning.
+RESCHEDULE_FLOOR_SECONDS = 0.2
 
 
 def job_location(job_id: str) -> str:
@@ -143,7 +145,8 @@ async def process_job(gw: Gateway, body: dict[str, Any], delivery_count: int) ->
         await _save(gw, job, status="queued", lease_until=None)
         await gw.queue.send(
             job_message(job, f"retry{job.attempts}"),
-            scheduled_at=gw.now() + timedelta(seconds=max(1.0, exc.retry_after)),
+            scheduled_at=gw.now()
+            + timedelta(seconds=max(RESCHEDULE_FLOOR_SECONDS, exc.retry_after)),
         )
         return "reschedule"
     except UpstreamUnavailable:

@@ -88,7 +88,7 @@ def prepare_validated(
     group = models.group(usecase.deployment_group)
     messages = usecase.render(payload)
     prompt_tokens = group.tokenizer.count_messages(messages)
-    max_tokens = usecase.max_output_tokens
+    max_tokens = usecase.max_tokens_for(payload)
     check_fits(usecase, prompt_tokens, max_tokens, group.context_window)
     request = ChatRequest(
         request_id=request_id,

@@ -29,6 +29,8 @@ async def test_miss_calls_model_and_meters_one_record(
     assert len(chat.calls) == 1
     request = chat.calls[0]
     assert "at most 50 words" in request.messages[0].content
+    # max_tokens is sized from max_words (Azure charges it against TPM): 50 * 1.5 + 16.
+    assert request.max_tokens == 91
     assert TEXT in request.messages[1].content
     assert body["usage"]["prompt_tokens"] == request.prompt_tokens > 0
     record = await gateway.stores.ledger.get(
@@ -168,3 +170,10 @@ async def test_no_capacity_queues_async_capable_use_case_as_202(
     assert await gateway.queue.depth() == 1
     job = await client.get(f"/api/v1/jobs/{job_id}", headers=HEADERS)
     assert job.json()["status"] == "queued"
+
+
+async def test_output_budget_is_capped_by_the_use_case_max(
+    client: httpx.AsyncClient, chat: FakeChatModel
+) -> None:
+    await summarize(client, {"text": TEXT, "max_words": 1000})
+    assert chat.calls[0].max_tokens == 512
