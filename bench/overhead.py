@@ -82,13 +82,15 @@ class Bench:
         cpu = gw.cpu_seconds()
         miss = self.load(through, callers, fixed=False)
         miss_cpu = (gw.cpu_seconds() - cpu) / max(1, miss.requests) * 1000
+        miss_rss = gw.rss_mb()
         self.load(through, 1, fixed=True, seconds=1)  # fill the cache for the fixed text
         cpu = gw.cpu_seconds()
         hit = self.load(through, callers, fixed=True)
         hit_cpu = (gw.cpu_seconds() - cpu) / max(1, hit.requests) * 1000
+        hit_rss = gw.rss_mb()
         return [
-            Row("miss", latency, callers, miss, base, miss_cpu),
-            Row("hit", latency, callers, hit, base, hit_cpu),
+            Row("miss", latency, callers, miss, base, miss_cpu, miss_rss),
+            Row("hit", latency, callers, hit, base, hit_cpu, hit_rss),
         ]
 
     def soak(self, gw: Server, through: Target, total: int) -> list[tuple[int, float]]:
@@ -125,12 +127,16 @@ def main(argv: list[str] | None = None) -> int:
         choices=["off", "console"],
         help="GATEWAY_TELEMETRY for the gateway process",
     )
+    parser.add_argument("--uvloop", action="store_true", help="run the local host on uvloop")
     args = parser.parse_args(argv)
     extra = {"GATEWAY_TELEMETRY": args.telemetry}
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         workdir = Path(tmp)
         bench = Bench(workdir, args.seconds)
-        with simulator(workdir, 0.0) as sim, gateway(workdir, sim.url, HEADERS, extra) as gw:
+        with (
+            simulator(workdir, 0.0) as sim,
+            gateway(workdir, sim.url, HEADERS, extra, uvloop=args.uvloop) as gw,
+        ):
             through, direct = targets(gw.url, sim.url)
             bench.load(through, 10, fixed=False, seconds=3)  # warm up: imports, SQLite, pools
             bench.load(direct, 10, fixed=False, seconds=2)

@@ -21,6 +21,7 @@ class Row:
     gateway: WrkResult
     direct: WrkResult
     cpu_ms_per_request: float  # gateway process CPU time / requests
+    rss_mb: float  # gateway RSS right after the run
 
     @property
     def added(self) -> tuple[float, float]:
@@ -35,7 +36,7 @@ def print_report(rows: list[Row], curve: list[tuple[int, float]], peak_rss_mb: f
     head = (
         f"{'path':5} {'sim':>5} {'callers':>7} | {'gateway p50/p99 ms':>18} | "
         f"{'direct p50/p99 ms':>18} | {'added p50/p99 ms':>18} | {'gw rps':>7} | "
-        f"{'cpu ms/req':>10} | errors"
+        f"{'cpu ms/req':>10} | {'rss MB':>6} | errors"
     )
     print(head)
     print("-" * len(head))
@@ -46,15 +47,24 @@ def print_report(rows: list[Row], curve: list[tuple[int, float]], peak_rss_mb: f
             f"{r.path:5} {r.latency_ms:4.0f}ms {r.callers:7d} | "
             f"{_pair(r.gateway.p50_ms, r.gateway.p99_ms):>18} | "
             f"{_pair(r.direct.p50_ms, r.direct.p99_ms):>18} | {added:>18} | "
-            f"{r.gateway.rps:7.0f} | {r.cpu_ms_per_request:10.2f} | {errors}"
+            f"{r.gateway.rps:7.0f} | {r.cpu_ms_per_request:10.2f} | {r.rss_mb:6.0f} | {errors}"
         )
     print()
-    for done, rss in curve:
+    for done, rss in thin(curve):
         print(f"gateway RSS after {done:>7} cache-miss requests: {rss:7.1f} MB")
     print(f"gateway peak RSS (VmHWM): {peak_rss_mb:.1f} MB")
     print()
     for line in verdict(rows, curve):
         print(line)
+
+
+def thin(curve: list[tuple[int, float]], step: int = 10_000) -> list[tuple[int, float]]:
+    """About one point per ``step`` requests, and the last one."""
+    kept: list[tuple[int, float]] = []
+    for done, rss in curve:
+        if not kept or done >= kept[-1][0] + step or (done, rss) == curve[-1]:
+            kept.append((done, rss))
+    return kept
 
 
 def verdict(rows: list[Row], curve: list[tuple[int, float]]) -> list[str]:

@@ -32,6 +32,10 @@ DEPLOYMENTS = (
 # limiter and the router's headroom from ever throttling a run.
 BENCH_TPM = 1_000_000_000
 STARTUP_SECONDS = 60.0
+UVLOOP_DEVHOST = (
+    "import runpy, sys, uvloop; uvloop.install(); sys.argv[0] = 'devhost'; "
+    "runpy.run_module('devhost', run_name='__main__', alter_sys=True)"
+)
 
 
 def free_port() -> int:
@@ -135,21 +139,21 @@ def gateway_env(simulator_url: str, data_dir: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def gateway(
-    workdir: Path, simulator_url: str, headers: dict[str, str], extra_env: dict[str, str]
+    workdir: Path,
+    simulator_url: str,
+    headers: dict[str, str],
+    extra_env: dict[str, str],
+    *,
+    uvloop: bool = False,
 ) -> Iterator[Server]:
     port = free_port()
     data_dir = workdir / f"gateway-{port}"
     env = {**gateway_env(simulator_url, data_dir), **extra_env}
     # --settings at a missing file: a developer's local.settings.json must not change the run.
-    args = [
-        "-m",
-        "devhost",
-        "--port",
-        str(port),
-        "--no-simulator",
-        "--settings",
-        str(workdir / "no-local-settings.json"),
-    ]
+    options = ["--port", str(port), "--no-simulator", "--settings", str(workdir / "none.json")]
+    # --uvloop: the same host on uvloop's event loop (asyncio.run uses the installed policy).
+    launcher = ["-c", UVLOOP_DEVHOST] if uvloop else ["-m", "devhost"]
+    args = [*launcher, *options]
     process = _start("gateway", args, env, workdir / f"gateway-{port}.log")
     url = f"http://127.0.0.1:{port}"
     try:

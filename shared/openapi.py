@@ -102,8 +102,11 @@ def _name(usecase: UseCase) -> str:
 def usecase_schemas(usecase: UseCase) -> dict[str, dict[str, Any]]:
     name = _name(usecase)
     request = usecase.input_model.model_json_schema(ref_template=REF)
-    # "stream" is taken out of the body before validation (shared/handlers/streaming.py).
-    streamable = {**request.get("properties", {}), "stream": {"type": "boolean", "default": False}}
+    # "stream" is taken out of the body before validation (shared/handlers/streaming.py);
+    # only text use cases stream, the others refuse true with a 400.
+    text = usecase.output.kind == "text"
+    stream = {"type": "boolean", "default": False, **({} if text else {"enum": [False]})}
+    streamable = {**request.get("properties", {}), "stream": stream}
     field = usecase.output.field
     answer = {
         "type": "object",
@@ -125,7 +128,9 @@ def usecase_schemas(usecase: UseCase) -> dict[str, dict[str, Any]]:
 
 def usecase_operation(usecase: UseCase, settings: Settings) -> dict[str, Any]:
     name = _name(usecase)
-    content = {**json_content(ref(f"{name}Answer")), **SSE}
+    content = json_content(ref(f"{name}Answer"))
+    if usecase.output.kind == "text":
+        content.update(SSE)
     responses: dict[int, Any] = {
         200: ok("The answer (or an SSE stream)", content, "x-budget-warning")
     }
@@ -133,6 +138,9 @@ def usecase_operation(usecase: UseCase, settings: Settings) -> dict[str, Any]:
     if usecase.async_allowed:
         accepted = json_content(ref("JobAccepted"))
         responses[202] = ok("Queued; poll Location", accepted, "Location", "Retry-After")
+        # OpenAPI links: how a client (or a stateful fuzzer) gets from this answer to the job.
+        job = {"operationId": "get_job", "parameters": {"job_id": "$response.body#/job_id"}}
+        responses[202]["links"] = {"GetJob": job}
         params.append({"$ref": "#/components/parameters/Prefer"})
     return operation(
         f"run_{usecase.id.replace('-', '_')}",
@@ -145,7 +153,9 @@ def usecase_operation(usecase: UseCase, settings: Settings) -> dict[str, Any]:
     )
 
 
-SSE = {"text/event-stream": {"schema": {"type": "string"}}}
+# Server-sent events; each event's data is a JSON object: "delta" {text}, then "done" {usage,
+# request_id, ...} or "error" {error}.
+SSE = {"text/event-stream": {"schema": {"type": "object"}}}
 
 
 def components(catalog: Catalog, settings: Settings) -> dict[str, Any]:
@@ -174,7 +184,7 @@ def components(catalog: Catalog, settings: Settings) -> dict[str, Any]:
         "parameters": _parameters(settings),
         "headers": {
             "x-request-id": _header("The gateway's id for this request (keys its usage record)"),
-            "Retry-After": _header("Seconds to wait before retrying"),
+            "Retry-After": _header("Seconds to wait before retrying", required=False),
             "Location": _header("Where to poll or find the created resource"),
             "x-budget-warning": _header("A soft budget was crossed", required=False),
         },
@@ -220,15 +230,15 @@ def _parameters(settings: Settings) -> dict[str, Any]:
         ),
         "ClientRequestId": header(
             "x-request-id",
-            {"type": "string", "maxLength": 128},
+            {"type": "string"},
             False,
             "The caller's own correlation id; recorded, never reused",
         ),
         "Prefer": header(
             "Prefer",
-            {"type": "string", "enum": ["respond-async"]},
+            {"type": "string"},
             False,
-            "respond-async queues the call and answers 202",
+            "respond-async queues the call and answers 202; other preferences are ignored",
         ),
         "SessionId": {
             "name": "session_id",

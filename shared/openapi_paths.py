@@ -91,6 +91,15 @@ def _chat_operations(settings: Settings) -> list[Operation]:
     sessions = "v1/chat/sessions"
     one = f"{sessions}/{{session_id}}"
     created = ok("Session created", json_content(ref("SessionCreated")), "Location")
+    session = {"session_id": "$response.body#/session_id"}
+    created["links"] = {
+        name: {"operationId": op, "parameters": session}
+        for name, op in (
+            ("GetSession", "get_chat_session"),
+            ("PostMessage", "post_chat_message"),
+            ("DeleteSession", "delete_chat_session"),
+        )
+    }
     reply = ok("The reply (or an SSE stream)", {**json_content(ref("ChatReply")), **SSE})
     return [
         (

@@ -121,12 +121,13 @@ def _providers(mode: str, settings: Settings) -> tuple[TracerProvider, MeterProv
     if mode == "azure":
         from azure.monitor.opentelemetry import configure_azure_monitor
 
-        # httpx is instrumented below, with the hook that counts upstream 429s per deployment.
+        # httpx (and httpx2, which recent openai SDKs use) are instrumented below, with the hook
+        # that counts upstream 429s per deployment.
         # logger_name: export the gateway's own logs, not every library's.
         configure_azure_monitor(
             connection_string=settings.applicationinsights_connection_string,
             logger_name="gateway",
-            instrumentation_options={"httpx": {"enabled": False}},
+            instrumentation_options={"httpx": {"enabled": False}, "httpx2": {"enabled": False}},
         )
         # The exporter's own HTTP calls are logged at INFO by azure-core: one line per export.
         logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(
@@ -182,16 +183,27 @@ def _exporters(mode: str) -> tuple[Any, Any] | None:
 def _instrument_httpx(
     telemetry: Telemetry, tracer_provider: TracerProvider, meter_provider: MeterProvider
 ) -> None:
-    """One client span per upstream attempt (the openai SDK speaks httpx), and 429 counts."""
+    """One client span per upstream attempt (the openai SDK speaks httpx, or httpx2 in recent
+    versions), and 429 counts per deployment."""
+    from shared.telemetry.tracing import upstream_response_hook
+
     try:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+        from opentelemetry.instrumentation import httpx as otel_httpx
+    except ImportError:
+        log.warning("opentelemetry-instrumentation-httpx is missing; upstream calls untraced")
+        return
 
-        from shared.telemetry.tracing import upstream_response_hook
-
-        HTTPXClientInstrumentor().instrument(
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            async_response_hook=upstream_response_hook(telemetry.instruments),
-        )
-    except Exception:
-        log.warning("httpx instrumentation failed; upstream attempts are not traced", exc_info=True)
+    hook = upstream_response_hook(telemetry.instruments)
+    for name in ("HTTPXClientInstrumentor", "HTTPX2ClientInstrumentor"):
+        instrumentor = getattr(otel_httpx, name, None)
+        if instrumentor is None:
+            continue
+        try:
+            instrumentor().instrument(
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+                async_response_hook=hook,
+            )
+        except Exception:
+            # e.g. httpx2 not installed: that client library is simply not traced.
+            log.info("%s not applied", name, exc_info=True)

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.requests import Request
 from starlette.responses import Response
@@ -175,7 +175,9 @@ class TracedChatModel:
         started = time.perf_counter()
         self._maybe_log_prompt(request)
         try:
-            result = await self._inner.complete(request)
+            # Current while the router works: each attempt's HTTP span nests under this one.
+            with trace.use_span(span, end_on_exit=False, record_exception=False):
+                result = await self._inner.complete(request)
         except BaseException as exc:
             self._finish(span, attributes, started, None, exc)
             raise
