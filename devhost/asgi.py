@@ -52,7 +52,12 @@ def _http_error(request: Request, exc: Exception) -> Response:
         if status == 405
         else NotFound("no function serves this route")
     )
-    return error_response(error, new_request_id())
+    response = error_response(error, new_request_id())
+    # RFC 9110 §15.5.6: a 405 names the methods the route does allow.
+    allow = (getattr(exc, "headers", None) or {}).get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
 
 
 def build_asgi(functions: tuple[HttpFunction, ...]) -> Starlette:

@@ -53,3 +53,4 @@ async def test_unknown_route_and_method_answer_json_errors(tmp_path: Path) -> No
     assert missing.json()["error"]["code"] == "not_found"
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in wrong_method.headers["allow"]
