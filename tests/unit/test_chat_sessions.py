@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from shared.bootstrap import Gateway
-from shared.domain.upstream import UpstreamUnavailable
+from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.models import ModelRegistry
 from shared.settings import ModelConfig
 from tests.conftest import HEADERS
@@ -216,3 +216,18 @@ async def test_chat_is_not_a_one_shot_use_case(client: httpx.AsyncClient) -> Non
 
     assert response.status_code == 404
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_use_case"
+
+
+async def test_a_sync_only_turn_under_overload_is_429_with_retry_after_and_not_metered(
+    client: httpx.AsyncClient, gateway: Gateway, chat: FakeChatModel
+) -> None:
+    session_id = await new_session(client)
+    chat.replies = [NoCapacity("busy", retry_after=4.2)]
+    busy = await say(client, session_id, {"content": "Anyone there?"})
+
+    assert busy.status_code == 429
+    assert busy.json()["error"]["code"] == "capacity_exhausted"
+    assert busy.headers["retry-after"] == "5"  # rounded up: never retry before quota frees
+    assert await records(gateway) == 0
+    history = (await client.get(f"{SESSIONS}/{session_id}", headers=HEADERS)).json()
+    assert history["turns"] == []
