@@ -15,10 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    HttpUrl,
     SecretStr,
     ValidationError,
     model_validator,
@@ -26,91 +23,32 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from shared.config_models import (
+    SIMULATOR_HOST,
+    SIMULATOR_PORT,
+    BusinessUnitConfig,
+    DeploymentConfig,
+    ModelConfig,
+    default_business_units,
+    default_deployments,
+    default_models,
+    simulator_endpoint,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 
-SIMULATOR_HOST = "127.0.0.1"
-SIMULATOR_PORT = 7072
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DeploymentConfig(_Strict):
-    """One Azure OpenAI deployment in one region."""
-
-    name: str = Field(min_length=1, description="Deployment name in the Azure OpenAI resource")
-    endpoint: HttpUrl
-    model: str = Field(min_length=1)
-    region: str = Field(min_length=1)
-    group: str = Field(default="", description="Deployment group; defaults to the model name")
-    priority: int = Field(default=1, ge=0, description="Lower is preferred")
-    weight: int = Field(default=1, ge=1)
-    tpm: int = Field(gt=0, description="Tokens-per-minute quota of this deployment")
-    rpm: int | None = Field(default=None, gt=0, description="Defaults to TPM/1000*6, as Azure")
-    api_key_setting: str = Field(
-        default="",
-        description="Name of the App Setting (or Key Vault reference) holding this deployment's "
-        "key; empty means Entra ID via DefaultAzureCredential",
-    )
-
-    @property
-    def group_name(self) -> str:
-        return self.group or self.model
-
-    @property
-    def effective_rpm(self) -> int:
-        return self.rpm if self.rpm is not None else max(1, self.tpm * 6 // 1000)
-
-
-class ModelConfig(_Strict):
-    context_window: int = Field(gt=0)
-    encoding: Literal["o200k_base", "cl100k_base"] = "o200k_base"
-
-
-class BusinessUnitConfig(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    name: str = ""
-
-
-def _sim_endpoint() -> str:
-    return f"http://{SIMULATOR_HOST}:{SIMULATOR_PORT}"
-
-
-def _default_deployments() -> list[DeploymentConfig]:
-    """Three simulated regions: what the local host serves when nothing else is configured."""
-    sim = _sim_endpoint()
-    rows = [("eastus", 60_000), ("swedencentral", 60_000), ("westus3", 30_000)]
-    return [
-        DeploymentConfig.model_validate(
-            {
-                "name": f"gpt-4o-mini-{region}",
-                "endpoint": sim,
-                "model": "gpt-4o-mini",
-                "region": region,
-                "priority": 0,
-                "tpm": tpm,
-            }
-        )
-        for region, tpm in rows
-    ]
-
-
-def _default_models() -> dict[str, ModelConfig]:
-    return {
-        "gpt-4o-mini": ModelConfig(context_window=128_000, encoding="o200k_base"),
-        "gpt-4o": ModelConfig(context_window=128_000, encoding="o200k_base"),
-        "gpt-4.1-mini": ModelConfig(context_window=1_047_576, encoding="o200k_base"),
-        "gpt-35-turbo": ModelConfig(context_window=16_385, encoding="cl100k_base"),
-    }
-
-
-def _default_business_units() -> list[BusinessUnitConfig]:
-    return [
-        BusinessUnitConfig(id="marketing", name="Marketing"),
-        BusinessUnitConfig(id="legal", name="Legal"),
-        BusinessUnitConfig(id="finance", name="Finance"),
-    ]
+__all__ = [
+    "ROOT",
+    "SIMULATOR_HOST",
+    "SIMULATOR_PORT",
+    "BusinessUnitConfig",
+    "DeploymentConfig",
+    "ModelConfig",
+    "Settings",
+    "SettingsError",
+    "get_settings",
+    "load_settings",
+]
 
 
 class Settings(BaseSettings):
@@ -121,7 +59,7 @@ class Settings(BaseSettings):
     # --- gateway ---------------------------------------------------------------------------
     gateway_data_dir: Path = Field(default=ROOT / ".data", description="Embedded store + queue")
     gateway_business_units: list[BusinessUnitConfig] = Field(
-        default_factory=_default_business_units,
+        default_factory=default_business_units,
         description='JSON list of enabled business units: [{"id": "marketing", "name": ...}]',
     )
     gateway_caller_auth: Literal["headers", "jwt"] = Field(
@@ -174,12 +112,12 @@ class Settings(BaseSettings):
 
     # --- Azure OpenAI ----------------------------------------------------------------------
     aoai_deployments: list[DeploymentConfig] = Field(
-        default_factory=_default_deployments,
+        default_factory=default_deployments,
         description="JSON list of deployments: name, endpoint, model, region, group, priority, "
         "weight, tpm, rpm, api_key_setting (empty: Entra ID). Default: three simulated regions",
     )
     aoai_models: dict[str, ModelConfig] = Field(
-        default_factory=_default_models,
+        default_factory=default_models,
         description='JSON map model -> {"context_window", "encoding"}',
     )
     aoai_api_version: str = Field(default="2024-10-21", description="Azure OpenAI API version")
@@ -286,7 +224,7 @@ class Settings(BaseSettings):
 
     @property
     def uses_simulator(self) -> bool:
-        sim = _sim_endpoint()
+        sim = simulator_endpoint()
         return any(str(d.endpoint).rstrip("/") == sim for d in self.aoai_deployments)
 
 
