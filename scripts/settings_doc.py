@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ file is stale. Names are App Setting / `local.settings.json` "Values" keys (case
 def render() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
-        kind = str(field.annotation).replace("typing.", "").replace("shared.settings.", "")
+        kind = re.sub(r"\b[a-z_]+\.", "", str(field.annotation))  # drop module paths
         default = "(computed)" if field.default_factory else repr(field.default)
         if name in ("gateway_data_dir", "gateway_price_table_file"):
             default = "(repo-relative path)"
