@@ -21,8 +21,12 @@ file is stale. Names are App Setting / `local.settings.json` "Values" keys (case
 def render() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
-        kind = re.sub(r"\b[a-z_]+\.", "", str(field.annotation))  # drop module paths
+        annotation = field.annotation
+        kind = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+        kind = kind or re.sub(r"\b[a-z_]+\.", "", str(annotation))  # drop module paths
         default = "(computed)" if field.default_factory else repr(field.default)
+        if kind == "SecretStr":
+            default = "''"
         if name in ("gateway_data_dir", "gateway_price_table_file"):
             default = "(repo-relative path)"
         text = (field.description or "").replace("|", "\\|")
