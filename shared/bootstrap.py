@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.catalog import Catalog
 from shared.http.caller import CallerResolver, HeaderCallerResolver
@@ -21,6 +21,9 @@ from shared.models import ModelRegistry
 from shared.ports import ChatModel, OverflowQueue, QueueReceiver
 from shared.settings import Settings, get_settings
 from shared.stores import Stores
+
+if TYPE_CHECKING:
+    from shared.routing import Router
 
 log = logging.getLogger("gateway.bootstrap")
 
@@ -41,7 +44,8 @@ class Gateway:
     meter: Meter
     # The embedded queue's receive side (the local host drains it); None with Service Bus.
     receiver: QueueReceiver | None = None
-    router: Any = None
+    # The router behind `chat` (for health and metrics); None when chat is a single fake.
+    router: Router | None = None
     now: Callable[[], datetime] = _utc_now
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -84,7 +88,7 @@ def assemble(
     *,
     receiver: QueueReceiver | None = None,
     models: ModelRegistry | None = None,
-    router: Any = None,
+    router: Router | None = None,
     catalog: Catalog | None = None,
 ) -> Gateway:
     """Wire a gateway from ready adapters (the real ones above, or fakes in tests)."""
