@@ -25,27 +25,19 @@ the window (a learned value does not add back charges that expired since it was 
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from shared.domain.chat import RateLimitInfo
 from shared.domain.upstream import UpstreamRejected, UpstreamThrottled, UpstreamUnavailable
 from shared.routing.breaker import BreakerState, CircuitBreaker, Outcome
+from shared.routing.charges import Call, ChargeLog
 from shared.routing.clock import Clock
 from shared.settings import DeploymentConfig
 
 WINDOW_SECONDS = 60.0
 TRUST_SECONDS = 2.0
 DECAY_SECONDS = 8.0
-
-
-@dataclass(eq=False, slots=True)
-class Call:
-    """One upstream call as charged by Azure; identity matters, not value."""
-
-    start: float
-    cost: int
 
 
 @dataclass(slots=True)
@@ -92,26 +84,29 @@ class DeploymentState:
         self.breaker = breaker
         self.tpm = config.tpm
         self.rpm = config.effective_rpm
-        self._admitted: deque[Call] = deque()  # sent in the last minute, oldest first
-        self._inflight: set[Call] = set()
+        self._charges = ChargeLog(window)  # sent in the last minute, oldest first
+        # Not yet answered, in start order (dicts keep insertion order): the oldest come first.
+        self._inflight: dict[Call, None] = {}
+        self._inflight_tokens = 0
         self._cooldown_until = float("-inf")
         self._seen: _Observation | None = None
 
     # --- calls --------------------------------------------------------------------------
     def begin(self, cost: int, now: float) -> Call:
-        while self._admitted and self._admitted[0].start + self.window <= now:
-            self._admitted.popleft()
+        self._charges.forget(now)
         call = Call(start=now, cost=cost)
-        self._admitted.append(call)
-        self._inflight.add(call)
+        self._charges.add(call)
+        self._inflight[call] = None
+        self._inflight_tokens += cost
         return call
 
     def end(self, call: Call, *, refund: bool) -> None:
         """``refund`` when Azure certainly did not charge the call (429, 4xx)."""
-        self._inflight.discard(call)
+        if call in self._inflight:
+            del self._inflight[call]
+            self._inflight_tokens -= call.cost
         if refund:
-            with contextlib.suppress(ValueError):  # already out of the window
-                self._admitted.remove(call)
+            self._charges.refund(call)  # a no-op once the call is out of the window
 
     @contextlib.asynccontextmanager
     async def attempt(
@@ -142,7 +137,7 @@ class DeploymentState:
 
     @property
     def inflight_tokens(self) -> int:
-        return sum(call.cost for call in self._inflight)
+        return self._inflight_tokens
 
     # --- what upstream told us ----------------------------------------------------------
     def cool_down(self, seconds: float, now: float) -> None:
@@ -169,17 +164,21 @@ class DeploymentState:
         return max(0.0, 1.0 - (age - self._trust_seconds) / self._decay_seconds)
 
     def _prior(self, at: float) -> tuple[float, float]:
-        counted = [c for c in self._admitted if c.start + self.window > at]
-        counted += [c for c in self._inflight if c.start + self.window <= at]
-        return float(self.tpm - sum(c.cost for c in counted)), float(self.rpm - len(counted))
+        tokens, calls = self._charges.in_window(at)
+        for call in self._inflight:  # still in flight after its minute: Azure charged it
+            if call.start + self.window > at:
+                break  # start order: the rest are inside the window, counted above
+            tokens += call.cost
+            calls += 1
+        return float(self.tpm - tokens), float(self.rpm - calls)
 
     def _learned(self) -> tuple[float | None, float | None]:
         seen = self._seen
         if seen is None:
             return None, None
-        later = [c for c in self._admitted if c.start > seen.since]
-        tokens = None if seen.tokens is None else float(seen.tokens - sum(c.cost for c in later))
-        requests = None if seen.requests is None else float(seen.requests - len(later))
+        later_tokens, later_calls = self._charges.started_after(seen.since)
+        tokens = None if seen.tokens is None else float(seen.tokens - later_tokens)
+        requests = None if seen.requests is None else float(seen.requests - later_calls)
         return tokens, requests
 
     def headroom(self, at: float) -> tuple[float, float]:
@@ -229,7 +228,7 @@ class DeploymentState:
         """
         if cost > self.tpm:
             return self.window  # never fits; Azure also answers a full window
-        moments = {now} | {c.start + self.window for c in self._admitted}
+        moments = {now} | self._charges.ends()
         if self._seen is not None:
             start = self._seen.at + self._trust_seconds
             end = start + self._decay_seconds
