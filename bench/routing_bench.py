@@ -3,7 +3,7 @@
     python -m bench.routing_bench [--sim-minutes 5] [--time-scale 20] [--overload 2]
 
 Each scenario serves the app, its queue worker and the simulator on loopback (run_local_host)
-and sends the summarize use case (as shipped: max_tokens 512; a unique text per request, so the
+and sends the summarize use case (as shipped: max_tokens sized from max_words; a unique text so the
 cache never answers) at ``--overload`` times the aggregate quota for ``--sim-minutes`` simulated
 minutes. Excess gets 202 and a job; the bench polls every job to its end. The simulator runs its
 quota window on a compressed clock and the router is told so (quota_window_seconds = 60 / scale).
@@ -168,7 +168,9 @@ async def run(scenario: Scenario, args: argparse.Namespace) -> Measured:
             await drive(client, make, rate, overload, load, poller)
             await poller.wait_all(limit_seconds=max(120.0, 8 * overload))
             final = await sim_stats(client, sim_url)
-            max_tokens = summarize(host.gateway).max_output_tokens
+            usecase = summarize(host.gateway)
+            defaults = usecase.input_model.model_validate({"text": "x"}).model_dump()
+            max_tokens = usecase.max_tokens_for(defaults)  # what each call reserved
             return Measured(
                 load, window, max_tokens, await first, await last, final, wall_start + overload
             )
