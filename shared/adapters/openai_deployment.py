@@ -158,21 +158,19 @@ class AzureOpenAIDeployment:
         return self.config.name
 
     def _arguments(self, request: ChatRequest) -> dict[str, Any]:
-        arguments: dict[str, Any] = {
-            "model": self.config.name,
-            # The messages travel in extra_body, which the SDK sends as given: its TypedDict
-            # transform of `messages` costs ~0.2 ms per message (8-10 ms for a 20-turn chat,
-            # measured with openai 3.5x) and has nothing to do for plain role/content strings.
-            "messages": [],
-            "extra_body": {
-                "messages": [{"role": m.role, "content": m.content} for m in request.messages]
-            },
+        # The body travels in extra_body, which the SDK sends as given; only `model` stays typed
+        # (the Azure client builds the deployment URL from it). Its TypedDict transform does
+        # nothing to plain strings and numbers yet costs ~0.2 ms per message (8-10 ms for a
+        # 20-turn chat) and ~20 µs per other argument (measured with openai 3.5x). The keys are
+        # in the order the typed path would send them: the request bytes are the same.
+        body: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
         }
         if request.response_format is not None:
-            arguments["response_format"] = request.response_format
-        return arguments
+            body["response_format"] = request.response_format
+        body["temperature"] = request.temperature
+        return {"model": self.config.name, "messages": [], "extra_body": body}
 
     def _result(
         self, content: str, usage: TokenUsage, finish: str, headers: Mapping[str, str]

@@ -203,6 +203,13 @@ class DeploymentState:
         """Ranking inside a tier: headroom times weight (weight biases, never adds quota)."""
         return max(0.0, self.headroom(now)[0]) * self.config.weight
 
+    def score_if_fits(self, cost: int, at: float) -> float | None:
+        """``score(at)`` when ``fits(cost, at)``, else None: one headroom estimate for both."""
+        tokens, requests = self.headroom(at)
+        if tokens >= cost and requests >= 1.0:
+            return max(0.0, tokens) * self.config.weight
+        return None
+
     def health(self, now: float) -> DeploymentHealth:
         tokens, requests = self.headroom(now)
         return DeploymentHealth(

@@ -186,19 +186,22 @@ class Router:
         if self._strategy == "round_robin":
             return self._next_turn(group, ready, tried) if ready else None
         # Admission: a call our own estimate says Azure would refuse is not sent to collect a 429.
-        fitting = [slot for slot in ready if slot.state.fits(cost, now)]
+        fitting = [
+            (s, score) for s in ready if (score := s.state.score_if_fits(cost, now)) is not None
+        ]
         if not fitting:
             return None
-        return min(
+        slot, _ = min(
             fitting,
-            key=lambda s: (
-                s.name in tried,
-                s.state.config.priority,
-                -s.state.score(now),
-                -s.state.config.weight,
+            key=lambda pair: (
+                pair[0].name in tried,
+                pair[0].state.config.priority,
+                -pair[1],
+                -pair[0].state.config.weight,
                 self._rng.random(),
             ),
         )
+        return slot
 
     def _next_turn(self, group: str, ready: list[_Slot], tried: set[str]) -> _Slot:
         """The next ready deployment in turn, in the best tier; tried ones only when all were."""
