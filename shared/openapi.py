@@ -8,6 +8,10 @@ Only what the code accepts is documented: caller headers as required parameters 
 token in JWT mode), and only statuses a handler can answer; every 4xx/5xx is the error schema.
 Operations whose function is not registered are left out (``routes``), so the document never
 promises an endpoint that answers 404.
+
+This module assembles the document and its shared components; the operations are built in
+openapi_usecases.py, openapi_chat.py and openapi_paths.py from the pieces in openapi_parts.py,
+and the answers' schemas come from the models in openapi_schemas.py.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared import openapi_schemas as s
-from shared.catalog import Catalog, UseCase
+from shared.catalog import Catalog
 from shared.http.caller import USER_ID
 from shared.http.request import SESSION_ID
+from shared.openapi_chat import chat_schemas
+from shared.openapi_parts import REF, header_refs, ref
+from shared.openapi_paths import static_operations
+from shared.openapi_usecases import usecase_operation, usecase_schemas
 from shared.settings import Settings
 
-REF = "#/components/schemas/{model}"
 ERRORS = {
     400: "Invalid request: malformed JSON, failed validation, unsupported option",
     401: "The caller's identity is missing or malformed",
@@ -38,124 +45,7 @@ ERRORS = {
     502: "The model's answer was rejected or unusable",
     503: "The model service (or the gateway) is unavailable; retry after Retry-After",
 }
-CALL_ERRORS = (400, 401, 403, 413, 415, 429, 500, 502, 503)
 _PARAM = re.compile(r"\{[^}]*\}")
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": REF.format(model=name)}
-
-
-def json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
-
-
-def _headers(*names: str) -> dict[str, Any]:
-    return {n: {"$ref": f"#/components/headers/{n}"} for n in ("x-request-id", *names)}
-
-
-def ok(description: str, content: dict[str, Any] | None, *headers: str) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "headers": _headers(*headers)}
-    if content is not None:
-        response["content"] = content
-    return response
-
-
-def operation(
-    op_id: str, summary: str, responses: dict[int, Any], errors: Collection[int], **extra: Any
-) -> dict[str, Any]:
-    answers = {str(k): v for k, v in responses.items()}
-    answers.update({str(code): {"$ref": f"#/components/responses/Error{code}"} for code in errors})
-    return {"operationId": op_id, "summary": summary, **extra, "responses": answers}
-
-
-def caller_params(settings: Settings) -> dict[str, Any]:
-    if settings.gateway_caller_auth == "jwt":
-        return {"security": [{"bearer": [], "functionKey": []}, {"bearer": []}]}
-    names = ["BusinessUnit", "UserId", "UserRoles", "ClientRequestId"]
-    return {
-        "security": [{"functionKey": []}, {"functionKeyQuery": []}, {}],
-        "parameters": [{"$ref": f"#/components/parameters/{n}"} for n in names],
-    }
-
-
-def with_params(caller: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
-    return {**caller, "parameters": [*caller.get("parameters", []), *params]}
-
-
-def request_body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
-    return {"requestBody": {"required": required, "content": json_content(schema)}}
-
-
-def output_schema(usecase: UseCase) -> dict[str, Any]:
-    if usecase.output.kind == "label":
-        return {"type": "string", "enum": list(usecase.output.labels or [])}
-    if usecase.output.kind == "json" and usecase.output.json_schema:
-        return dict(usecase.output.json_schema)
-    return {"type": "string"}
-
-
-def _name(usecase: UseCase) -> str:
-    return "".join(part.title() for part in usecase.id.split("-"))
-
-
-def usecase_schemas(usecase: UseCase) -> dict[str, dict[str, Any]]:
-    name = _name(usecase)
-    request = usecase.input_model.model_json_schema(ref_template=REF)
-    # "stream" is taken out of the body before validation (shared/handlers/streaming.py);
-    # only text use cases stream, the others refuse true with a 400.
-    text = usecase.output.kind == "text"
-    stream = {"type": "boolean", "default": False, **({} if text else {"enum": [False]})}
-    streamable = {**request.get("properties", {}), "stream": stream}
-    field = usecase.output.field
-    answer = {
-        "type": "object",
-        "properties": {
-            field: output_schema(usecase),
-            "usage": ref("TokenUsage"),
-            "cached": {"type": "boolean"},
-            "request_id": {"type": "string"},
-            "model": {"type": "string"},
-            "use_case": ref("UseCaseRef"),
-        },
-        "required": [field, "usage", "cached", "request_id", "model", "use_case"],
-    }
-    return {
-        f"{name}Request": {**request, "title": f"{name}Request", "properties": streamable},
-        f"{name}Answer": {**answer, "title": f"{name}Answer"},
-    }
-
-
-def usecase_operation(usecase: UseCase, settings: Settings) -> dict[str, Any]:
-    name = _name(usecase)
-    content = json_content(ref(f"{name}Answer"))
-    if usecase.output.kind == "text":
-        content.update(SSE)
-    responses: dict[int, Any] = {
-        200: ok("The answer (or an SSE stream)", content, "x-budget-warning")
-    }
-    params: list[dict[str, Any]] = []
-    if usecase.async_allowed:
-        accepted = json_content(ref("JobAccepted"))
-        responses[202] = ok("Queued; poll Location", accepted, "Location", "Retry-After")
-        # OpenAPI links: how a client (or a stateful fuzzer) gets from this answer to the job.
-        job = {"operationId": "get_job", "parameters": {"job_id": "$response.body#/job_id"}}
-        responses[202]["links"] = {"GetJob": job}
-        params.append({"$ref": "#/components/parameters/Prefer"})
-    return operation(
-        f"run_{usecase.id.replace('-', '_')}",
-        usecase.description,
-        responses,
-        CALL_ERRORS,
-        tags=["use cases"],
-        **with_params(caller_params(settings), *params),
-        **request_body(ref(f"{name}Request")),
-    )
-
-
-# Server-sent events; each event's data is a JSON object: "delta" {text}, then "done" {usage,
-# request_id, ...} or "error" {error}.
-SSE = {"text/event-stream": {"schema": {"type": "object"}}}
 
 
 def components(catalog: Catalog, settings: Settings) -> dict[str, Any]:
@@ -165,15 +55,13 @@ def components(catalog: Catalog, settings: Settings) -> dict[str, Any]:
     for usecase in catalog.all():
         if usecase.output.kind != "chat":
             schemas.update(usecase_schemas(usecase))
-    from shared.openapi_paths import chat_schemas
-
     schemas.update(chat_schemas(catalog))
     error = {"schema": ref("ErrorResponse")}
     retry = {429: ("Retry-After",), 503: ("Retry-After",)}
     responses = {
         f"Error{code}": {
             "description": text,
-            "headers": _headers(*retry.get(code, ())),
+            "headers": header_refs(*retry.get(code, ())),
             "content": {"application/json": error},
         }
         for code, text in ERRORS.items()
@@ -257,8 +145,6 @@ def build_document(
     server_url: str = "/api",
 ) -> dict[str, Any]:
     """The document; ``routes`` = registered (Functions route, METHOD) pairs to keep."""
-    from shared.openapi_paths import static_operations
-
     operations = [
         (f"v1/{u.id}", "v1/{usecase}", "POST", usecase_operation(u, settings))
         for u in catalog.all()

@@ -7,7 +7,6 @@ import asyncio
 import json
 import multiprocessing
 import multiprocessing.synchronize
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,47 +14,20 @@ import pytest
 
 from shared.adapters.embedded import open_embedded_queue
 from shared.adapters.local_queue import MAX_DELIVERY_REASON, LocalQueue, LockLost
-from shared.domain.records import QueueMessage
-
-from . import FakeClock
+from tests.contract import FakeClock
+from tests.embedded_queue import LOCK, message, queue_fixtures, received_ids
 
 MAX_DELIVERY = 3
-LOCK = 30.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def queue(tmp_path: Path, clock: FakeClock) -> AsyncIterator[LocalQueue]:
-    opened = open_embedded_queue(tmp_path, max_delivery_count=MAX_DELIVERY, now=clock.now)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-def _msg(message_id: str) -> QueueMessage:
-    return QueueMessage(
-        message_id=message_id,
-        body={"job_id": message_id, "nested": {"n": [1, 2]}},
-        application_properties={"business_unit": "finance"},
-    )
-
-
-async def _ids(queue: LocalQueue, n: int = 10) -> list[str]:
-    return [m.message.message_id for m in await queue.receive(n, LOCK)]
+clock, queue = queue_fixtures(max_delivery_count=MAX_DELIVERY)
 
 
 async def test_send_receive_complete(queue: LocalQueue) -> None:
     for name in ("a", "b", "c"):
-        await queue.send(_msg(name))
+        await queue.send(message(name))
 
     received = await queue.receive(10, LOCK)
 
-    assert [m.message for m in received] == [_msg("a"), _msg("b"), _msg("c")]
+    assert [m.message for m in received] == [message("a"), message("b"), message("c")]
     assert [m.delivery_count for m in received] == [1, 1, 1]
     for m in received:
         await queue.complete(m.lock_token)
@@ -64,18 +36,18 @@ async def test_send_receive_complete(queue: LocalQueue) -> None:
 
 
 async def test_locked_messages_are_invisible_but_active(queue: LocalQueue) -> None:
-    await queue.send(_msg("a"))
-    await queue.send(_msg("b"))
+    await queue.send(message("a"))
+    await queue.send(message("b"))
 
-    assert await _ids(queue, 1) == ["a"]
-    assert await _ids(queue) == ["b"]
+    assert await received_ids(queue, 1) == ["a"]
+    assert await received_ids(queue) == ["b"]
     assert await queue.depth() == 2
 
 
 async def test_expired_lock_redelivers_and_old_token_is_lost(
     queue: LocalQueue, clock: FakeClock
 ) -> None:
-    await queue.send(_msg("a"))
+    await queue.send(message("a"))
     [first] = await queue.receive(1, LOCK)
 
     await clock.advance(LOCK)
@@ -89,7 +61,7 @@ async def test_expired_lock_redelivers_and_old_token_is_lost(
 
 
 async def test_abandon_releases_at_once(queue: LocalQueue) -> None:
-    await queue.send(_msg("a"))
+    await queue.send(message("a"))
     [first] = await queue.receive(1, LOCK)
 
     await queue.abandon(first.lock_token)
@@ -100,7 +72,7 @@ async def test_abandon_releases_at_once(queue: LocalQueue) -> None:
 
 
 async def test_renew_lock_extends_it(queue: LocalQueue, clock: FakeClock) -> None:
-    await queue.send(_msg("a"))
+    await queue.send(message("a"))
     [m] = await queue.receive(1, LOCK)
 
     await clock.advance(20)
@@ -112,19 +84,19 @@ async def test_renew_lock_extends_it(queue: LocalQueue, clock: FakeClock) -> Non
 
 
 async def test_redelivery_keeps_fifo_place(queue: LocalQueue, clock: FakeClock) -> None:
-    await queue.send(_msg("a"))
-    await queue.send(_msg("b"))
+    await queue.send(message("a"))
+    await queue.send(message("b"))
     await queue.receive(1, LOCK)  # locks "a"
 
     await clock.advance(LOCK)
 
-    assert await _ids(queue) == ["a", "b"]
+    assert await received_ids(queue) == ["a", "b"]
 
 
 async def test_lock_expiry_past_max_delivery_dead_letters(
     queue: LocalQueue, clock: FakeClock
 ) -> None:
-    await queue.send(_msg("a"))
+    await queue.send(message("a"))
     for attempt in range(1, MAX_DELIVERY + 1):
         [m] = await queue.receive(1, LOCK)
         assert m.delivery_count == attempt
@@ -132,14 +104,14 @@ async def test_lock_expiry_past_max_delivery_dead_letters(
 
     assert await queue.receive(1, LOCK) == []
     [dead] = await queue.dead_letters()
-    assert dead.message == _msg("a")
+    assert dead.message == message("a")
     assert dead.reason == MAX_DELIVERY_REASON
     assert dead.delivery_count == MAX_DELIVERY
     assert await queue.depth() == 0
 
 
 async def test_last_abandon_dead_letters(queue: LocalQueue) -> None:
-    await queue.send(_msg("a"))
+    await queue.send(message("a"))
     for _ in range(MAX_DELIVERY):
         [m] = await queue.receive(1, LOCK)
         await queue.abandon(m.lock_token)
@@ -149,8 +121,8 @@ async def test_last_abandon_dead_letters(queue: LocalQueue) -> None:
 
 
 async def test_dead_letter_with_reason(queue: LocalQueue) -> None:
-    await queue.send(_msg("a"))
-    await queue.send(_msg("b"))
+    await queue.send(message("a"))
+    await queue.send(message("b"))
     [m] = await queue.receive(1, LOCK)
 
     await queue.dead_letter(m.lock_token, "poison: bad payload")
@@ -161,49 +133,49 @@ async def test_dead_letter_with_reason(queue: LocalQueue) -> None:
         "poison: bad payload",
         1,
     )
-    assert await _ids(queue) == ["b"]
+    assert await received_ids(queue) == ["b"]
 
 
 async def test_scheduled_message_is_invisible_until_due(
     queue: LocalQueue, clock: FakeClock
 ) -> None:
-    await queue.send(_msg("later"), scheduled_at=clock.now() + timedelta(seconds=60))
-    await queue.send(_msg("now"))
+    await queue.send(message("later"), scheduled_at=clock.now() + timedelta(seconds=60))
+    await queue.send(message("now"))
 
     [now] = await queue.receive(10, LOCK)
     assert now.message.message_id == "now"
     await queue.complete(now.lock_token)
     assert await queue.depth() == 0
     await clock.advance(59)
-    assert await _ids(queue) == []
+    assert await received_ids(queue) == []
     await clock.advance(1)
-    assert await _ids(queue) == ["later"]
+    assert await received_ids(queue) == ["later"]
 
 
 async def test_fifo_by_visible_time(queue: LocalQueue, clock: FakeClock) -> None:
-    await queue.send(_msg("scheduled"), scheduled_at=clock.now() + timedelta(seconds=10))
+    await queue.send(message("scheduled"), scheduled_at=clock.now() + timedelta(seconds=10))
     await clock.advance(5)
-    await queue.send(_msg("sent-later"))
+    await queue.send(message("sent-later"))
     await clock.advance(10)
 
-    assert await _ids(queue) == ["sent-later", "scheduled"]
+    assert await received_ids(queue) == ["sent-later", "scheduled"]
 
 
 async def test_duplicate_message_id_is_dropped_within_window(
     queue: LocalQueue, clock: FakeClock
 ) -> None:
-    await queue.send(_msg("job-1"))
-    await queue.send(_msg("job-1"))
+    await queue.send(message("job-1"))
+    await queue.send(message("job-1"))
     [m] = await queue.receive(10, LOCK)
     await queue.complete(m.lock_token)
 
     await clock.advance(599)
-    await queue.send(_msg("job-1"))  # completed, but still inside the 10-minute window
+    await queue.send(message("job-1"))  # completed, but still inside the 10-minute window
     assert await queue.depth() == 0
 
     await clock.advance(1)
-    await queue.send(_msg("job-1"))
-    assert await _ids(queue) == ["job-1"]
+    await queue.send(message("job-1"))
+    assert await received_ids(queue) == ["job-1"]
 
 
 @pytest.mark.parametrize("action", ["complete", "abandon", "renew_lock", "dead_letter"])
@@ -240,7 +212,7 @@ def _drain(data_dir: str, out: str, barrier: multiprocessing.synchronize.Barrier
 async def test_processes_never_claim_the_same_message(tmp_path: Path) -> None:
     queue = open_embedded_queue(tmp_path)
     for n in range(MESSAGES):
-        await queue.send(_msg(f"m{n}"))
+        await queue.send(message(f"m{n}"))
     await queue.close()
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
