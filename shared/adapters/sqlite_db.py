@@ -9,10 +9,18 @@ another process's lock instead of failing at once with SQLITE_BUSY.
 Adapters call the database synchronously inside their async methods: each call is a local
 sub-millisecond query, and a thread hop (``asyncio.to_thread``) costs more than the query itself.
 Nothing awaits while a transaction is open, so a transaction never spans two coroutines.
+
+The one slow thing SQLite does is the WAL checkpoint: it copies the log into the database and
+fsyncs both, 10-120 ms on this kind of disk. Left automatic it runs inside whichever commit
+crosses 1000 pages, which would stall the event loop (the p99 of every request behind it).
+So the serving connection never checkpoints (``wal_autocheckpoint = 0``); a daemon thread with
+its own connection runs a PASSIVE checkpoint every second, which never blocks writers and
+releases the GIL while it waits on the disk.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -28,8 +36,11 @@ from shared.domain.timestamps import to_utc as to_utc
 
 Clock = Callable[[], datetime]
 
+log = logging.getLogger("gateway.sqlite")
+
 # Long enough to ride out another process's write burst; every transaction here is tiny.
 BUSY_TIMEOUT_MS = 10_000
+CHECKPOINT_INTERVAL_SECONDS = 1.0
 
 
 def utc_now() -> datetime:
@@ -48,7 +59,13 @@ class Database:
     never interleaves two calls, because none of them awaits.
     """
 
-    def __init__(self, path: Path, *, now: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        now: Clock = utc_now,
+        checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.now = now
@@ -61,6 +78,9 @@ class Database:
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._checkpointer = Checkpointer(path, checkpoint_interval)
+        self._checkpointer.start()
 
     def now_epoch(self) -> float:
         return to_epoch(self.now())
@@ -97,6 +117,39 @@ class Database:
             for statement in statements:
                 conn.execute(statement)
 
+    def checkpoint(self) -> None:
+        """Checkpoint now, on this thread (tests, and before a backup copy of the file)."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def close(self) -> None:
+        self._checkpointer.stop()
         with self._lock:
             self._conn.close()
+
+
+class Checkpointer(threading.Thread):
+    """Moves the WAL into the database file off the event loop's thread (see the module doc)."""
+
+    def __init__(self, path: Path, interval: float = CHECKPOINT_INTERVAL_SECONDS) -> None:
+        super().__init__(name=f"sqlite-checkpoint-{path.name}", daemon=True)
+        self._path = path
+        self._interval = interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            while not self._stopped.wait(self._interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    # Busy with another process's checkpoint, or the file went away: next time.
+                    log.debug("checkpoint of %s skipped: %s", self._path, exc)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=5)

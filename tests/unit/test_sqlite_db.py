@@ -1,0 +1,42 @@
+"""The embedded store's connection: WAL checkpoints happen off the event loop's thread."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from shared.adapters.sqlite_db import Database
+
+ROW = "x" * 4000  # about a page each
+
+
+def fill(db: Database, rows: int) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT)")
+    for _ in range(rows):
+        db.execute("INSERT INTO t (body) VALUES (?)", (ROW,))
+
+
+def test_the_serving_connection_never_checkpoints_on_its_own(tmp_path: Path) -> None:
+    db = Database(tmp_path / "g.sqlite3", checkpoint_interval=3600)
+    try:
+        assert db.query("PRAGMA wal_autocheckpoint")[0][0] == 0
+        fill(db, 1500)  # past the 1000 pages where SQLite would checkpoint inside a commit
+        # Everything is still in the log: the database file holds only the first pages.
+        assert (tmp_path / "g.sqlite3").stat().st_size < 100 * 4096
+        assert (tmp_path / "g.sqlite3-wal").stat().st_size > 1500 * 4000
+    finally:
+        db.close()
+
+
+def test_the_background_checkpointer_moves_the_log_into_the_database(tmp_path: Path) -> None:
+    db = Database(tmp_path / "g.sqlite3", checkpoint_interval=0.05)
+    try:
+        fill(db, 300)
+        deadline = time.monotonic() + 10
+        while (tmp_path / "g.sqlite3").stat().st_size < 300 * 4000:
+            assert time.monotonic() < deadline, "no checkpoint within 10 s"
+            time.sleep(0.05)
+        assert len(db.query("SELECT id FROM t")) == 300
+    finally:
+        db.close()
+    assert not db._checkpointer.is_alive()
