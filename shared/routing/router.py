@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Literal, Protocol, TypeVar
 
@@ -169,6 +169,11 @@ class Router:
         if self._inflight >= self._max_inflight:
             wait = max(wait, SHED_RETRY_AFTER_SECONDS)
         return wait
+
+    def wrap_deployments(self, wrap: Callable[[RoutableDeployment], RoutableDeployment]) -> None:
+        """Decorate every deployment (telemetry does), keeping each one's routing state."""
+        for slot in self._slots:
+            slot.deployment = wrap(slot.deployment)
 
     def snapshot(self) -> list[DeploymentHealth]:
         now = self._clock.now()

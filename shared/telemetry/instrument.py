@@ -20,6 +20,7 @@ from opentelemetry import trace
 from shared.domain.records import Job
 from shared.domain.usage import UsageRecord
 from shared.ports import JobStore
+from shared.telemetry.attempts import TracedDeployment
 from shared.telemetry.logs import RequestContext, request_context
 from shared.telemetry.metrics import Instruments
 from shared.telemetry.setup import Telemetry, configure_telemetry
@@ -41,6 +42,8 @@ def instrument(gateway: Gateway) -> Gateway:
     try:
         telemetry.instruments.watch(gateway)
         gateway.chat = TracedChatModel(gateway.chat, telemetry, gateway.models)
+        if gateway.router is not None:
+            gateway.router.wrap_deployments(lambda d: TracedDeployment(d, telemetry))
         _wrap_meter(gateway, telemetry)
         jobs = TimedJobStore(gateway.stores.jobs, telemetry.instruments)
         gateway.stores = dataclasses.replace(gateway.stores, jobs=jobs)

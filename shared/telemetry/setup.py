@@ -112,7 +112,6 @@ def configure_telemetry(settings: Settings) -> Telemetry | None:
             mode=mode,
             log_prompts_for=frozenset(settings.gateway_log_prompts_for),
         )
-        _instrument_httpx(telemetry, tracer_provider, meter_provider)
         log.info("telemetry: %s", mode)
         return telemetry
 
@@ -121,8 +120,8 @@ def _providers(mode: str, settings: Settings) -> tuple[TracerProvider, MeterProv
     if mode == "azure":
         from azure.monitor.opentelemetry import configure_azure_monitor
 
-        # httpx (and httpx2, which recent openai SDKs use) are instrumented below, with the hook
-        # that counts upstream 429s per deployment.
+        # Upstream calls get their spans and status counts from attempts.py, whatever the
+        # SDK's HTTP transport; an httpx span per call would only repeat them.
         # logger_name: export the gateway's own logs, not every library's.
         configure_azure_monitor(
             connection_string=settings.applicationinsights_connection_string,
@@ -178,32 +177,3 @@ def _exporters(mode: str) -> tuple[Any, Any] | None:
         )
         return None
     return OTLPSpanExporter(), OTLPMetricExporter()
-
-
-def _instrument_httpx(
-    telemetry: Telemetry, tracer_provider: TracerProvider, meter_provider: MeterProvider
-) -> None:
-    """One client span per upstream attempt (the openai SDK speaks httpx, or httpx2 in recent
-    versions), and 429 counts per deployment."""
-    from shared.telemetry.tracing import upstream_response_hook
-
-    try:
-        from opentelemetry.instrumentation import httpx as otel_httpx
-    except ImportError:
-        log.warning("opentelemetry-instrumentation-httpx is missing; upstream calls untraced")
-        return
-
-    hook = upstream_response_hook(telemetry.instruments)
-    for name in ("HTTPXClientInstrumentor", "HTTPX2ClientInstrumentor"):
-        instrumentor = getattr(otel_httpx, name, None)
-        if instrumentor is None:
-            continue
-        try:
-            instrumentor().instrument(
-                tracer_provider=tracer_provider,
-                meter_provider=meter_provider,
-                async_response_hook=hook,
-            )
-        except Exception:
-            # e.g. httpx2 not installed: that client library is simply not traced.
-            log.info("%s not applied", name, exc_info=True)

@@ -3,7 +3,7 @@
 The chat span follows the GenAI semantic conventions
 (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/, Azure OpenAI provider name
 ``azure.ai.openai``; ``gen_ai.system`` is its deprecated predecessor, still read by older
-back ends, so both are set). With httpx instrumented, each failover attempt is a child HTTP span.
+back ends, so both are set). Each failover attempt is a child span of it (attempts.py).
 Which business unit and use case a call serves reaches the chat span through ``call_labels``,
 set when the meter admits the call (the router's ChatRequest does not carry them).
 """
@@ -24,13 +24,13 @@ from starlette.responses import Response
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent
 from shared.ports import ChatModel
+from shared.telemetry.attempts import start_attempts
 from shared.telemetry.logs import RequestContext, log_completion, log_prompt, request_context
-from shared.telemetry.metrics import PROVIDER, Instruments
+from shared.telemetry.metrics import PROVIDER
 from shared.telemetry.setup import Telemetry, active
 
 # A caller's x-request-id is only echoed into telemetry: bound its size and alphabet.
 CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
-DEPLOYMENT_IN_PATH = re.compile(r"/openai/deployments/([^/]+)/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,7 @@ class TracedChatModel:
         span = self._telemetry.tracer.start_span(
             f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes
         )
+        start_attempts(span)
         return span, attributes
 
     def _finish(
@@ -175,7 +176,7 @@ class TracedChatModel:
         started = time.perf_counter()
         self._maybe_log_prompt(request)
         try:
-            # Current while the router works: each attempt's HTTP span nests under this one.
+            # Current while the router works: each attempt's span nests under this one.
             with trace.use_span(span, end_on_exit=False, record_exception=False):
                 result = await self._inner.complete(request)
         except BaseException as exc:
@@ -223,18 +224,3 @@ def _result_attributes(result: ChatResult) -> dict[str, Any]:
         "gateway.attempts": result.attempts,
         "gateway.usage_estimated": result.usage.estimated,
     }
-
-
-def upstream_response_hook(instruments: Instruments) -> Callable[..., Awaitable[None]]:
-    """httpx hook: count each upstream answer by deployment and status (429s among them)."""
-
-    async def hook(span: Span, request: Any, response: Any) -> None:
-        url = request.url  # httpx.URL, or the raw (scheme, host, port, path) tuple
-        path = url[3] if isinstance(url, tuple) else url.raw_path
-        text = path.decode("latin-1") if isinstance(path, bytes) else str(path)
-        match = DEPLOYMENT_IN_PATH.search(text)
-        if match is None:
-            return  # not an Azure OpenAI call (Cosmos, JWKS, ...)
-        instruments.record_upstream_response(match.group(1), int(response.status_code))
-
-    return hook

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,17 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from shared.bootstrap import Gateway
+from shared.domain.chat import StreamEnd
+from shared.domain.upstream import UpstreamUnavailable
+from shared.routing import FakeClock, Router
 from shared.settings import Settings
 from shared.telemetry import activate, deactivate, sample_queue, setup
-from shared.telemetry.tracing import upstream_response_hook
+from shared.telemetry.attempts import TracedDeployment
+from shared.telemetry.tracing import TracedChatModel
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
+from tests.unit.routing.fakes import FakeDeployment, throttled
+from tests.unit.routing.fakes import chat as routing_chat
 
 TEXT = "The quarterly report shows revenue up 12% while costs stayed flat."
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -39,7 +46,8 @@ class Captured:
 
     def points(self, name: str) -> list[Any]:
         data = self.reader.get_metrics_data()
-        assert data is not None
+        if data is None:
+            return []  # nothing was recorded yet
         return [
             point
             for rm in data.resource_metrics
@@ -209,18 +217,65 @@ async def test_queue_depth_gauge_reads_the_sampled_depth(
     assert depth.value == 1
 
 
-async def test_upstream_429s_are_counted_per_deployment(captured: Captured) -> None:
+async def test_each_attempt_is_a_child_span_and_429s_are_counted_per_deployment(
+    captured: Captured,
+) -> None:
+    # A real router over two deployments: the first answers 429, the call fails over.
+    first = FakeDeployment("a").then(throttled(2.0), throttled(2.0))
+    second = FakeDeployment("b")
+    clock = FakeClock()
+    router = Router([first, second], clock=clock, rng=random.Random(1))
     telemetry = setup.active()
     assert telemetry is not None
-    hook = upstream_response_hook(telemetry.instruments)
-    url = httpx.URL("http://127.0.0.1:7072/openai/deployments/gpt-4o-mini-eastus/chat/completions")
+    router.wrap_deployments(lambda d: TracedDeployment(d, telemetry))
+    chat_model = TracedChatModel(router, telemetry, models=None)
 
-    for status in (429, 429, 200):
-        await hook(None, httpx.Request("POST", url), httpx.Response(status))
-    await hook(None, httpx.Request("GET", "http://cosmos/dbs"), httpx.Response(429))
+    result = await chat_model.complete(routing_chat())
+    clock.advance(3.0)  # a's cooldown (its Retry-After) is over: the stream tries it again
+    streamed = [e async for e in chat_model.stream(routing_chat())]
 
-    assert captured.total("gateway.upstream.throttled") == 2
-    assert captured.total("gateway.upstream.responses", **{"http.response.status_code": 200}) == 1
+    assert result.deployment == "b" and result.attempts == 2
+    assert isinstance(streamed[-1], StreamEnd) and streamed[-1].result.deployment == "b"
+    spans = captured.spans.get_finished_spans()
+    chats = [s for s in spans if s.name.startswith("chat ")]
+    attempts = [s for s in spans if s.name.startswith("attempt ")]
+    assert len(chats) == 2
+    seen = [
+        (s.name, dict(s.attributes or {}).get("gateway.attempt"), s.parent.span_id)
+        for s in attempts
+        if s.parent is not None
+    ]
+    chat_ids = [c.context.span_id for c in chats]
+    # Per call: attempt 1 on a (429), attempt 2 on b (200), both children of that call's span.
+    assert seen == [
+        ("attempt a", 1, chat_ids[0]),
+        ("attempt b", 2, chat_ids[0]),
+        ("attempt a", 1, chat_ids[1]),
+        ("attempt b", 2, chat_ids[1]),
+    ]
+    statuses = [dict(s.attributes or {}).get("http.response.status_code") for s in attempts]
+    assert statuses == [429, 200, 429, 200]
+    assert dict(attempts[0].attributes or {})["gateway.region"] == "region-a"
+    assert captured.total("gateway.upstream.throttled", **{"gateway.deployment": "a"}) == 2
+    assert captured.total("gateway.upstream.throttled", **{"gateway.deployment": "b"}) == 0
+    ok = {"gateway.deployment": "b", "http.response.status_code": 200}
+    assert captured.total("gateway.upstream.responses", **ok) == 2
+
+
+async def test_a_timed_out_attempt_has_an_error_type_and_no_status(captured: Captured) -> None:
+    telemetry = setup.active()
+    assert telemetry is not None
+    timeout = UpstreamUnavailable("upstream timeout", deployment="a", kind="timeout")
+    traced = TracedDeployment(FakeDeployment("a").then(timeout), telemetry)
+
+    with pytest.raises(UpstreamUnavailable):
+        await traced.complete(routing_chat())
+
+    [span] = captured.spans.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert attributes["error.type"] == "timeout"
+    assert "http.response.status_code" not in attributes
+    assert captured.points("gateway.upstream.responses") == []
 
 
 def test_mode_follows_the_connection_string_unless_set_explicitly() -> None:
