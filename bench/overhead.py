@@ -127,7 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=["off", "console"],
         help="GATEWAY_TELEMETRY for the gateway process",
     )
-    parser.add_argument("--uvloop", action="store_true", help="run the local host on uvloop")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        nargs="*",
+        default=[20.0, 200.0],
+        help="simulator latencies also measured at 10 callers (a real completion takes 0.2-2 s)",
+    )
     args = parser.parse_args(argv)
     extra = {"GATEWAY_TELEMETRY": args.telemetry}
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
@@ -135,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(workdir, args.seconds)
         with (
             simulator(workdir, 0.0) as sim,
-            gateway(workdir, sim.url, HEADERS, extra, uvloop=args.uvloop) as gw,
+            gateway(workdir, sim.url, HEADERS, extra) as gw,
         ):
             through, direct = targets(gw.url, sim.url)
             bench.load(through, 10, fixed=False, seconds=3)  # warm up: imports, SQLite, pools
@@ -149,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                 profile_gateway(
                     gw, lambda: bench.load(through, 10, fixed=False), args.profile, args.seconds
                 )
-            set_latency(sim, 20.0)
-            rows += bench.measure(gw, through, direct, 10, 20.0)
+            for latency in args.latency_ms:
+                set_latency(sim, latency)
+                rows += bench.measure(gw, through, direct, 10, latency)
             set_latency(sim, 0.0)
             curve = bench.soak(gw, through, args.memory_requests) if args.memory_requests else []
             print_report(rows, curve, gw.peak_rss_mb())

@@ -69,13 +69,17 @@ def thin(curve: list[tuple[int, float]], step: int = 10_000) -> list[tuple[int, 
 
 def verdict(rows: list[Row], curve: list[tuple[int, float]]) -> list[str]:
     lines = []
-    at10 = [r for r in rows if r.path == "miss" and r.callers == 10 and r.latency_ms == 0]
-    if at10:
-        p50, p99 = at10[0].added
+    # At 0 ms the simulator answers at once and 10 closed-loop callers saturate the gateway's
+    # one process: the "added" time there is mostly waiting for its CPU. With the simulator
+    # answering as a model does (hundreds of ms), the same 10 callers measure the overhead.
+    for r in rows:
+        if r.path != "miss" or r.callers != 10:
+            continue
+        p50, p99 = r.added
         ok = p50 <= TARGET_P50_MS and p99 <= TARGET_P99_MS
         lines.append(
-            f"{'PASS' if ok else 'FAIL'} added latency at 10 callers (miss): "
-            f"p50 {p50:.2f} ms (<= {TARGET_P50_MS}), "
+            f"{'PASS' if ok else 'FAIL'} added latency at 10 callers (miss, simulator "
+            f"{r.latency_ms:.0f} ms): p50 {p50:.2f} ms (<= {TARGET_P50_MS}), "
             f"p99 {p99:.2f} ms (<= {TARGET_P99_MS})"
         )
     misses = [r.gateway.rps for r in rows if r.path == "miss" and r.latency_ms == 0]

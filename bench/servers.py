@@ -32,10 +32,6 @@ DEPLOYMENTS = (
 # limiter and the router's headroom from ever throttling a run.
 BENCH_TPM = 1_000_000_000
 STARTUP_SECONDS = 60.0
-UVLOOP_DEVHOST = (
-    "import runpy, sys, uvloop; uvloop.install(); sys.argv[0] = 'devhost'; "
-    "runpy.run_module('devhost', run_name='__main__', alter_sys=True)"
-)
 
 
 def free_port() -> int:
@@ -143,17 +139,13 @@ def gateway(
     simulator_url: str,
     headers: dict[str, str],
     extra_env: dict[str, str],
-    *,
-    uvloop: bool = False,
 ) -> Iterator[Server]:
     port = free_port()
     data_dir = workdir / f"gateway-{port}"
     env = {**gateway_env(simulator_url, data_dir), **extra_env}
     # --settings at a missing file: a developer's local.settings.json must not change the run.
     options = ["--port", str(port), "--no-simulator", "--settings", str(workdir / "none.json")]
-    # --uvloop: the same host on uvloop's event loop (asyncio.run uses the installed policy).
-    launcher = ["-c", UVLOOP_DEVHOST] if uvloop else ["-m", "devhost"]
-    args = [*launcher, *options]
+    args = ["-m", "devhost", *options]
     process = _start("gateway", args, env, workdir / f"gateway-{port}.log")
     url = f"http://127.0.0.1:{port}"
     try:
