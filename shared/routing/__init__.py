@@ -3,7 +3,8 @@
 from shared.routing.breaker import BreakerState, CircuitBreaker
 from shared.routing.clock import Clock, FakeClock, MonotonicClock
 from shared.routing.headroom import DeploymentHealth
-from shared.routing.router import RoutableDeployment, Router
+from shared.routing.router import Router
+from shared.routing.selection import RoutableDeployment
 
 __all__ = [
     "BreakerState",

@@ -22,14 +22,14 @@ import dataclasses
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, TypeVar
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent
 from shared.domain.upstream import NoCapacity, UpstreamError, UpstreamThrottled, UpstreamUnavailable
 from shared.routing.breaker import CircuitBreaker
 from shared.routing.clock import Clock, MonotonicClock
-from shared.routing.headroom import WINDOW_SECONDS, Attempt, DeploymentHealth, DeploymentState
-from shared.settings import DeploymentConfig
+from shared.routing.headroom import WINDOW_SECONDS, Attempt, DeploymentHealth
+from shared.routing.selection import RoundRobin, RoutableDeployment, Slot, most_headroom
 
 # Full-jitter backoff, as in https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
 # added on top of the wait for the earliest deployment, so queued requests do not all hit it at
@@ -43,27 +43,19 @@ T = TypeVar("T")
 Strategy = Literal["headroom", "round_robin"]
 
 
-class RoutableDeployment(Protocol):
-    """One deployment as the router needs it; AzureOpenAIDeployment satisfies it."""
+@dataclasses.dataclass(slots=True)
+class _Tries:
+    """One request's failover state: its deadline, the attempts made, what failed and why."""
 
-    @property
-    def config(self) -> DeploymentConfig: ...
+    request: ChatRequest
+    deadline: float
+    count: int = 0
+    tried: set[str] = dataclasses.field(default_factory=set)
+    last_error: UpstreamError | None = None
 
-    @property
-    def name(self) -> str: ...
-
-    async def complete(self, request: ChatRequest) -> ChatResult: ...
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
-
-
-class _Slot:
-    def __init__(
-        self, deployment: RoutableDeployment, breaker: CircuitBreaker, window: float
-    ) -> None:
-        self.deployment = deployment
-        self.name = deployment.name
-        self.state = DeploymentState(deployment.config, breaker, window)
+    def failed(self, name: str, error: UpstreamError) -> None:
+        self.tried.add(name)
+        self.last_error = error
 
 
 class Router:
@@ -100,63 +92,52 @@ class Router:
         self._backoff = (backoff_base, backoff_cap)
         self._strategy = strategy
         self._slots = [
-            _Slot(d, CircuitBreaker(breaker_failures, breaker_open_seconds), quota_window_seconds)
+            Slot(d, CircuitBreaker(breaker_failures, breaker_open_seconds), quota_window_seconds)
             for d in deployments
         ]
-        self._groups: dict[str, list[_Slot]] = {}
+        self._groups: dict[str, list[Slot]] = {}
         for slot in self._slots:
             self._groups.setdefault(slot.state.config.group_name, []).append(slot)
         self._inflight = 0
-        self._turn: dict[str, int] = {}  # round robin: where each group's next turn starts
+        self._turns = RoundRobin()
 
     # --- the ChatModel port ---------------------------------------------------------------
     async def complete(self, request: ChatRequest) -> ChatResult:
-        deadline = self._clock.now() + self._deadline_seconds
-        tried: set[str] = set()
-        last_error: UpstreamError | None = None
-        attempts = 0
-        while attempts < self._max_attempts and self._clock.now() < deadline:
-            slot = await self._next_slot(request, tried, deadline)
-            attempts += 1
+        tries = self._tries(request)
+        while (slot := await self._next_try(tries)) is not None:
             try:
                 async with self._attempt(slot, request) as attempt:
                     call = slot.deployment.complete(request)
-                    result = await self._within(deadline, slot, call)
-                    return self._settle(slot, attempt, result, attempts)
+                    result = await self._within(tries.deadline, slot, call)
+                    return self._settle(slot, attempt, result, tries.count)
             except (UpstreamThrottled, UpstreamUnavailable) as exc:
-                tried.add(slot.name)
-                last_error = exc
-        raise self._exhausted(request.group, last_error)
+                tries.failed(slot.name, exc)
+        raise self._exhausted(request.group, tries.last_error)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Fails over only until the first event; after that, errors reach the consumer."""
-        deadline = self._clock.now() + self._deadline_seconds
-        tried: set[str] = set()
-        last_error: UpstreamError | None = None
-        attempts = 0
-        while attempts < self._max_attempts and self._clock.now() < deadline:
-            slot = await self._next_slot(request, tried, deadline)
-            attempts += 1
+        tries = self._tries(request)
+        while (slot := await self._next_try(tries)) is not None:
             committed = False
             try:
                 async with self._attempt(slot, request) as attempt:
                     events = slot.deployment.stream(request)
                     try:
-                        event = await self._within(deadline, slot, _first_event(events, slot))
+                        first = _first_event(events, slot)
+                        event = await self._within(tries.deadline, slot, first)
                         committed = True
                         attempt.outcome = "success"
-                        yield self._passed(slot, attempt, event, attempts)
+                        yield self._passed(slot, attempt, event, tries.count)
                         async for event in events:
-                            yield self._passed(slot, attempt, event, attempts)
+                            yield self._passed(slot, attempt, event, tries.count)
                     finally:
                         await _close(events)
                 return
             except (UpstreamThrottled, UpstreamUnavailable) as exc:
                 if committed:
                     raise
-                tried.add(slot.name)
-                last_error = exc
-        raise self._exhausted(request.group, last_error)
+                tries.failed(slot.name, exc)
+        raise self._exhausted(request.group, tries.last_error)
 
     # --- for the handler, the readiness probe and metrics ---------------------------------
     def admission_wait(self, group: str, quota_cost: int) -> float:
@@ -180,48 +161,30 @@ class Router:
         return [slot.state.health(now) for slot in self._slots]
 
     # --- internals ------------------------------------------------------------------------
-    def _group(self, group: str) -> list[_Slot]:
+    def _group(self, group: str) -> list[Slot]:
         slots = self._groups.get(group)
         if not slots:
             raise LookupError(f"no deployment serves group {group!r}")
         return slots
 
-    def _choose(self, group: str, tried: set[str], cost: int, now: float) -> _Slot | None:
+    def _choose(self, group: str, tried: set[str], cost: int, now: float) -> Slot | None:
         ready = [slot for slot in self._group(group) if slot.state.ready(now)]
         if self._strategy == "round_robin":
-            return self._next_turn(group, ready, tried) if ready else None
-        # Admission: a call our own estimate says Azure would refuse is not sent to collect a 429.
-        fitting = [
-            (s, score) for s in ready if (score := s.state.score_if_fits(cost, now)) is not None
-        ]
-        if not fitting:
+            return self._turns.next(group, self._group(group), ready, tried) if ready else None
+        return most_headroom(ready, tried, cost, now, self._rng)
+
+    def _tries(self, request: ChatRequest) -> _Tries:
+        return _Tries(request, self._clock.now() + self._deadline_seconds)
+
+    async def _next_try(self, tries: _Tries) -> Slot | None:
+        """The deployment for the next attempt; None once attempts or time have run out."""
+        if tries.count >= self._max_attempts or self._clock.now() >= tries.deadline:
             return None
-        slot, _ = min(
-            fitting,
-            key=lambda pair: (
-                pair[0].name in tried,
-                pair[0].state.config.priority,
-                -pair[1],
-                -pair[0].state.config.weight,
-                self._rng.random(),
-            ),
-        )
+        slot = await self._next_slot(tries.request, tries.tried, tries.deadline)
+        tries.count += 1
         return slot
 
-    def _next_turn(self, group: str, ready: list[_Slot], tried: set[str]) -> _Slot:
-        """The next ready deployment in turn, in the best tier; tried ones only when all were."""
-        fresh = [s for s in ready if s.name not in tried] or ready
-        tier = min(s.state.config.priority for s in fresh)
-        slots = self._group(group)
-        start = self._turn.get(group, 0)
-        for k in range(len(slots)):
-            slot = slots[(start + k) % len(slots)]
-            if slot in fresh and slot.state.config.priority == tier:
-                self._turn[group] = (start + k + 1) % len(slots)
-                return slot
-        raise AssertionError("unreachable: fresh holds a slot of its best tier")
-
-    async def _next_slot(self, request: ChatRequest, tried: set[str], deadline: float) -> _Slot:
+    async def _next_slot(self, request: ChatRequest, tried: set[str], deadline: float) -> Slot:
         """A ready deployment; sleeps only when none is, and never past the deadline."""
         group, cost = request.group, request.quota_cost
         base, cap = self._backoff
@@ -245,7 +208,7 @@ class Router:
             retry += 1
 
     @asynccontextmanager
-    async def _attempt(self, slot: _Slot, request: ChatRequest) -> AsyncIterator[Attempt]:
+    async def _attempt(self, slot: Slot, request: ChatRequest) -> AsyncIterator[Attempt]:
         """Shed past ``max_inflight`` (a count, not a queue); release in ``finally``."""
         if self._inflight >= self._max_inflight:
             raise NoCapacity("too many calls in flight", retry_after=SHED_RETRY_AFTER_SECONDS)
@@ -257,7 +220,7 @@ class Router:
         finally:
             self._inflight -= 1
 
-    async def _within(self, deadline: float, slot: _Slot, awaitable: Awaitable[T]) -> T:
+    async def _within(self, deadline: float, slot: Slot, awaitable: Awaitable[T]) -> T:
         """Await an upstream call, cut at the request deadline (counted as a timeout)."""
         try:
             async with asyncio.timeout(max(0.0, deadline - self._clock.now())):
@@ -267,13 +230,13 @@ class Router:
                 "request deadline passed", deployment=slot.name, kind="timeout"
             ) from exc
 
-    def _settle(self, slot: _Slot, attempt: Attempt, result: ChatResult, n: int) -> ChatResult:
+    def _settle(self, slot: Slot, attempt: Attempt, result: ChatResult, n: int) -> ChatResult:
         """A successful answer: learn its remaining quota, stamp the attempt count."""
         slot.state.observe(result.ratelimit, since=attempt.call.start, now=self._clock.now())
         attempt.outcome = "success"
         return dataclasses.replace(result, attempts=n)
 
-    def _passed(self, slot: _Slot, attempt: Attempt, event: StreamEvent, n: int) -> StreamEvent:
+    def _passed(self, slot: Slot, attempt: Attempt, event: StreamEvent, n: int) -> StreamEvent:
         if isinstance(event, StreamEnd):
             return StreamEnd(self._settle(slot, attempt, event.result, n))
         return event
@@ -286,7 +249,7 @@ class Router:
         return NoCapacity("attempts exhausted", retry_after=max(wait, SHED_RETRY_AFTER_SECONDS))
 
 
-async def _first_event(events: AsyncIterator[StreamEvent], slot: _Slot) -> StreamEvent:
+async def _first_event(events: AsyncIterator[StreamEvent], slot: Slot) -> StreamEvent:
     try:
         return await anext(events)
     except StopAsyncIteration as exc:

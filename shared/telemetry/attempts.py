@@ -19,7 +19,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
 from shared.domain.upstream import UpstreamError, UpstreamUnavailable
-from shared.routing.router import RoutableDeployment
+from shared.routing.selection import RoutableDeployment
 from shared.settings import DeploymentConfig
 from shared.telemetry.setup import Telemetry
 
