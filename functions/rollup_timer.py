@@ -2,23 +2,27 @@
 
 Every 15 minutes (NCRONTAB, seconds first: https://learn.microsoft.com/azure/azure-functions/
 functions-bindings-timer#ncrontab-expressions), so a report is at most ~15 minutes behind the
-ledger; ``refresh=true`` on the report recomputes on demand. The recompute is idempotent, so an
-overlapping or repeated run (a past-due catch-up, two instances) is harmless.
+ledger; ``refresh=true`` on the report recomputes on demand. A run recomputes yesterday and
+today; the first run of each UTC day and a past-due catch-up recompute the current and the
+previous month in full. The recompute is idempotent, so an overlapping or repeated run (a
+past-due catch-up, two instances) is harmless.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import azure.functions as func
 
 from shared.bootstrap import get_gateway
-from shared.metering.rollup import rollup_recent
+from shared.metering.rollup import first_run_of_the_day, rollup_recent
 
 bp = func.Blueprint()
 log = logging.getLogger("gateway.rollup")
 
 SCHEDULE = "0 */15 * * * *"
+PERIOD = timedelta(minutes=15)
 
 
 @bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False)
@@ -26,5 +30,8 @@ async def usage_rollup(timer: func.TimerRequest) -> None:
     gateway = await get_gateway()
     if timer.past_due:
         log.info("usage rollup is past due; catching up")
-    rollups = await rollup_recent(gateway)
-    log.info("usage rollup: %d daily rows recomputed", len(rollups))
+    full = timer.past_due or first_run_of_the_day(gateway.now(), PERIOD)
+    rollups = await rollup_recent(gateway, full=full)
+    log.info(
+        "usage rollup (%s): %d daily rows recomputed", "full" if full else "recent", len(rollups)
+    )

@@ -45,8 +45,11 @@ class UsageLedger(Protocol):
 
     async def get(self, business_unit: str, month: str, request_id: str) -> UsageRecord | None: ...
 
-    async def list_partition(self, business_unit: str, month: str) -> Sequence[UsageRecord]:
-        """Every record of one business unit and month (one partition, for rollups)."""
+    async def list_partition(
+        self, business_unit: str, month: str, since: datetime | None = None
+    ) -> Sequence[UsageRecord]:
+        """Every record of one business unit and month (one partition, for rollups), oldest
+        first; with ``since``, only those created at or after it."""
         ...
 
 

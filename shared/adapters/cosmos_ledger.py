@@ -9,11 +9,13 @@ still race with a concurrent replay. Details in docs/cosmos.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from azure.cosmos.exceptions import CosmosResourceExistsError
 
 from shared.adapters.cosmos_client import CosmosConnection, Doc, item_id
 from shared.adapters.cosmos_containers import LEDGER
+from shared.domain.timestamps import iso
 from shared.domain.usage import UsageRecord
 
 
@@ -50,13 +52,19 @@ class CosmosUsageLedger:
         )
         return None if doc is None else UsageRecord.from_doc(doc)
 
-    async def list_partition(self, business_unit: str, month: str) -> Sequence[UsageRecord]:
+    async def list_partition(
+        self, business_unit: str, month: str, since: datetime | None = None
+    ) -> Sequence[UsageRecord]:
         # Single-partition query. The WHERE repeats the partition key so the answer is right even
         # where the partition_key option is ignored (the local server) and stays parameterised.
+        # created_at is ISO text in UTC, so the range compares as timestamps.
         pk = ledger_partition(business_unit, month)
         items = self._container.query_items(
-            "SELECT * FROM c WHERE c.pk = @pk",
-            parameters=[{"name": "@pk", "value": pk}],
+            "SELECT * FROM c WHERE c.pk = @pk AND c.created_at >= @since",
+            parameters=[
+                {"name": "@pk", "value": pk},
+                {"name": "@since", "value": "" if since is None else iso(since)},
+            ],
             partition_key=pk,
         )
         records = [UsageRecord.from_doc(doc) async for doc in items]

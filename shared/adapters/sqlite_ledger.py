@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
-from shared.adapters.sqlite_db import Database
+from shared.adapters.sqlite_db import Database, iso
 from shared.domain.usage import UsageRecord
 
 # `writes` counts how often a request id was recorded; it tells a first write from a replay in
@@ -20,6 +21,9 @@ SCHEMA = (
         writes INTEGER NOT NULL DEFAULT 1,
         PRIMARY KEY (business_unit, month, request_id)
     )""",
+    # The rollup timer reads the last two days of a partition.
+    "CREATE INDEX IF NOT EXISTS usage_ledger_created ON usage_ledger "
+    "(business_unit, month, created_at)",
 )
 
 
@@ -54,10 +58,13 @@ class SqliteUsageLedger:
         )
         return UsageRecord.from_doc(json.loads(rows[0]["doc"])) if rows else None
 
-    async def list_partition(self, business_unit: str, month: str) -> Sequence[UsageRecord]:
+    async def list_partition(
+        self, business_unit: str, month: str, since: datetime | None = None
+    ) -> Sequence[UsageRecord]:
+        # created_at is ISO text in UTC: it compares as a timestamp (shared/domain/timestamps).
         rows = self._db.query(
             "SELECT doc FROM usage_ledger WHERE business_unit = ? AND month = ? "
-            "ORDER BY created_at, request_id",
-            (business_unit, month),
+            "AND created_at >= ? ORDER BY created_at, request_id",
+            (business_unit, month, "" if since is None else iso(since)),
         )
         return [UsageRecord.from_doc(json.loads(row["doc"])) for row in rows]

@@ -1,16 +1,17 @@
 """Daily rollups: usage per day, business unit, use case and model, recomputed from the ledger.
 
-A run re-reads whole ledger partitions (one business unit, one month) and overwrites each day's
-rollup with the fresh sums: an idempotent recompute, not an increment, so a timer that fires
-twice, a late record or a replayed job can never double-count. The timer covers the current and
-the previous month (records of the last minutes of a month arrive after it ends).
+A run re-reads every record of the days it covers and overwrites each day's rollup with the fresh
+sums: an idempotent recompute, not an increment, so a timer that fires twice, a late record or a
+replayed job can never double-count. The timer covers yesterday and today (all that changes:
+reading a whole month every 15 minutes cost ~2.2 s of event-loop time per 100k records on the
+embedded store), and the current and previous month in full at its first run of each day.
 Sums are exact Decimals; a rollup equals the sum of its records to the last digit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -60,20 +61,48 @@ async def rollup_month(
     gw: Gateway, month: str, business_units: Iterable[str] | None = None
 ) -> list[DailyRollup]:
     """Recompute every rollup of ``month`` (YYYY-MM) for the given (default: all) units."""
+    return await _recompute(gw, [month], business_units)
+
+
+async def rollup_recent(
+    gw: Gateway, at: datetime | None = None, *, full: bool = False
+) -> list[DailyRollup]:
+    """What the timer runs: yesterday and today (UTC), every configured unit. A record is
+    stamped when its call ends, so only those days still change; ``full`` recomputes the
+    current and the previous month, for a record that arrives late (a job that waited in the
+    queue past midnight)."""
+    at = at or gw.now()
+    month = month_of(at)
+    if full:
+        return [*await rollup_month(gw, previous_month(month)), *await rollup_month(gw, month)]
+    since = datetime.combine(at.astimezone(UTC).date() - timedelta(days=1), time(), UTC)
+    return await _recompute(gw, sorted({month_of(since), month}), since=since)
+
+
+def first_run_of_the_day(at: datetime, period: timedelta) -> bool:
+    """Whether a timer firing every ``period`` is at its first run of the UTC day."""
+    utc = at.astimezone(UTC)
+    return utc - datetime.combine(utc.date(), time(), UTC) < period
+
+
+async def _recompute(
+    gw: Gateway,
+    months: Iterable[str],
+    business_units: Iterable[str] | None = None,
+    *,
+    since: datetime | None = None,
+) -> list[DailyRollup]:
+    """Recompute the rollups of every day with records in ``months`` (from ``since``): each
+    day's records are all read, so each rollup is complete."""
     units = sorted(gw.settings.business_unit_ids if business_units is None else business_units)
     rollups: list[DailyRollup] = []
-    for business_unit in units:
-        records = await gw.stores.ledger.list_partition(business_unit, month)
-        for rollup in summarize(records):
-            await gw.stores.rollups.upsert(rollup)
-            rollups.append(rollup)
+    for month in months:
+        for business_unit in units:
+            records = await gw.stores.ledger.list_partition(business_unit, month, since)
+            for rollup in summarize(records):
+                await gw.stores.rollups.upsert(rollup)
+                rollups.append(rollup)
     return rollups
-
-
-async def rollup_recent(gw: Gateway, at: datetime | None = None) -> list[DailyRollup]:
-    """What the timer runs: the current and the previous month, every configured unit."""
-    month = month_of(at or gw.now())
-    return [*await rollup_month(gw, previous_month(month)), *await rollup_month(gw, month)]
 
 
 def months_between(first: date, last: date) -> list[str]:

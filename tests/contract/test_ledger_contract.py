@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from shared.domain.usage import UsageRecord
@@ -96,6 +96,21 @@ async def test_list_partition_returns_every_record(ledger: UsageLedger, bu: str)
     listed = await ledger.list_partition(bu, "2025-01")
 
     assert sorted(r.request_id for r in listed) == sorted(r.request_id for r in records)
+
+
+async def test_list_partition_since_keeps_records_at_or_after_the_instant(
+    ledger: UsageLedger, bu: str
+) -> None:
+    midnight = datetime(2025, 1, 31, tzinfo=UTC)
+    before = _record(bu, midnight - timedelta(microseconds=1))
+    exactly = _record(bu, midnight)
+    after = _record(bu, midnight + timedelta(microseconds=500))
+    for record in (after, before, exactly):
+        await ledger.record(record)
+
+    listed = await ledger.list_partition(bu, "2025-01", since=midnight)
+
+    assert [r.request_id for r in listed] == [exactly.request_id, after.request_id]
 
 
 async def test_unknown_reads_are_empty(ledger: UsageLedger, bu: str) -> None:
