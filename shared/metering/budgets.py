@@ -28,6 +28,7 @@ between them errs on the side of counting a reservation until the month ends, ne
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,7 @@ from shared.ports import CounterStore
 log = logging.getLogger("gateway.budgets")
 
 WARNING_HEADER = "x-budget-warning"
+SOFT_LOG_INTERVAL_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,17 @@ class BudgetBook:
         self._counters = counters
         self.currency = currency
         self.budgets = tuple(budgets)
+        self._soft_logged: dict[tuple[str, str, str, str], float] = {}
+
+    def _log_soft(self, budget: Budget, month: str, warning: str) -> None:
+        """Every call past a soft budget carries the header; the log gets one line per budget
+        per SOFT_LOG_INTERVAL_SECONDS, not one per call."""
+        key = (budget.business_unit, budget.scope, budget.kind, month)
+        now = time.monotonic()
+        last = self._soft_logged.get(key)
+        if last is None or now - last >= SOFT_LOG_INTERVAL_SECONDS:
+            self._soft_logged[key] = now
+            log.warning("soft budget exhausted: %s", warning)
 
     def scopes(self, business_unit: str, use_case: str) -> tuple[str, ...]:
         wanted = {ALL_USE_CASES, use_case}
@@ -109,7 +122,7 @@ class BudgetBook:
                     if budget.kind == "hard":
                         raise exceeded(budget, before, at, self.currency)
                     warnings.append(describe(budget, before, at, self.currency))
-                    log.warning("soft budget exhausted: %s", warnings[-1])
+                    self._log_soft(budget, month, warnings[-1])
         except BaseException:
             for scope in moved:
                 await self._move(business_unit, month, scope, -spend.tokens, -spend.cost_nano)

@@ -18,6 +18,7 @@ import pytest
 from shared.adapters.embedded import open_embedded_stores
 from shared.domain.caller import Caller
 from shared.errors import TooManyRequests
+from shared.metering import budgets as budget_module
 from shared.metering.budget_rules import BudgetConfigError, parse_budgets
 from shared.metering.budgets import BudgetBook, counter_key, hold_key
 from shared.metering.meter import Meter
@@ -138,6 +139,23 @@ async def test_soft_budget_warns_and_lets_the_call_through(
     assert "budget=marketing/*" in warning and "kind=soft" in warning
     assert "spent_tokens=150" in warning and "limit_tokens=100" in warning
     assert "soft budget exhausted" in caplog.text
+
+
+async def test_a_soft_budget_warns_every_call_but_logs_once_per_interval(
+    stores: Stores, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = meter(stores, [{**hard(100), "kind": "soft"}])
+    clock = [1000.0]
+    monkeypatch.setattr(budget_module.time, "monotonic", lambda: clock[0])
+    await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 150)
+    with caplog.at_level(logging.WARNING, logger="gateway.budgets"):
+        warned = [
+            await m.admit(MARKETING, f"b{i}", "summarize", "gpt-4o-mini", 1) for i in range(5)
+        ]
+        clock[0] += budget_module.SOFT_LOG_INTERVAL_SECONDS
+        warned.append(await m.admit(MARKETING, "c", "summarize", "gpt-4o-mini", 1))
+    assert all("x-budget-warning" in r.headers for r in warned)
+    assert caplog.text.count("soft budget exhausted") == 2
 
 
 async def test_a_use_case_budget_only_limits_that_use_case(stores: Stores) -> None:
