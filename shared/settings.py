@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     aoai_default_cooldown_seconds: float = Field(
         default=10.0, gt=0, description="Cooldown after a 429 that carries no retry-after"
     )
+    aoai_breaker_failures: int = Field(
+        default=5, gt=0, description="Consecutive 5xx/timeouts that open a deployment's breaker"
+    )
+    aoai_breaker_open_seconds: float = Field(
+        default=30.0, gt=0, description="How long an open breaker keeps a deployment out"
+    )
 
     # --- Cosmos DB (unset: embedded SQLite store) ------------------------------------------
     cosmos_endpoint: str = Field(

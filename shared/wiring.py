@@ -86,6 +86,8 @@ def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Close
         default_cooldown=settings.aoai_default_cooldown_seconds,
         deadline_seconds=settings.gateway_request_deadline_seconds,
         max_inflight=settings.gateway_max_inflight,
+        breaker_failures=settings.aoai_breaker_failures,
+        breaker_open_seconds=settings.aoai_breaker_open_seconds,
     )
 
     async def close() -> None:

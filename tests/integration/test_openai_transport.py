@@ -15,9 +15,16 @@ import pytest
 
 from shared.adapters.openai_deployment import AzureOpenAIDeployment, build_client
 from shared.domain.chat import ChatRequest, Message
-from shared.domain.upstream import UpstreamRejected, UpstreamThrottled, UpstreamUnavailable
-from shared.settings import DeploymentConfig
+from shared.domain.upstream import (
+    NoCapacity,
+    UpstreamRejected,
+    UpstreamThrottled,
+    UpstreamUnavailable,
+)
+from shared.models import ModelRegistry
+from shared.settings import DeploymentConfig, Settings
 from shared.tokenizer import Tokenizer
+from shared.wiring import build_chat
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 REQUEST = ChatRequest(
@@ -130,3 +137,25 @@ async def test_statuses_map_to_the_routers_errors_and_keep_their_code() -> None:
         with pytest.raises(UpstreamRejected) as caught_400:
             await east.complete(REQUEST)
     assert (caught_400.value.reason, caught_400.value.status) == ("content_filter", 400)
+
+
+async def test_the_breaker_settings_reach_the_router() -> None:
+    seen: list[int] = []
+
+    async def counted_drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(1)
+        await drop(reader, writer)
+
+    async with deployment(counted_drop) as east:
+        deployments = [east.config.model_dump(mode="json")]
+        settings = Settings(
+            aoai_deployments=deployments, aoai_breaker_failures=2, aoai_breaker_open_seconds=60
+        )
+        router, close = build_chat(settings, ModelRegistry.from_settings(settings))
+        try:
+            with pytest.raises(NoCapacity):  # the breaker is open: nothing left to try
+                await router.complete(REQUEST)
+        finally:
+            await close()
+    [health] = router.snapshot()
+    assert (health.breaker, len(seen)) == ("open", 2)  # the default would have let 5 through
