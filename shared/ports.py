@@ -98,8 +98,12 @@ class JobStore(Protocol):
 class CounterStore(Protocol):
     """Atomic counters shared by every instance (Cosmos patch ``incr`` in production)."""
 
-    async def add(self, key: str, partition: str, delta: int) -> int:
-        """Add delta (may be negative) and return the new value, atomically."""
+    async def add(
+        self, key: str, partition: str, delta: int, ttl_seconds: int | None = None
+    ) -> int:
+        """Add delta (may be negative) and return the new value, atomically. With
+        ``ttl_seconds`` the counter is dropped that long after its last add (it then reads 0
+        and starts again); without, it is kept for good."""
         ...
 
     async def get(self, key: str, partition: str) -> int: ...

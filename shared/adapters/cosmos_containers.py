@@ -37,9 +37,9 @@ class ContainerSpec:
 
 CACHE = ContainerSpec("completion_cache", ("/key",), default_ttl=-1)
 SESSIONS = ContainerSpec("sessions", ("/business_unit", "/id"), default_ttl=-1)
-LEDGER = ContainerSpec("usage_ledger", ("/pk",), None, _index_only("/pk"))
+LEDGER = ContainerSpec("usage_ledger", ("/pk",), None, _index_only("/pk", "/created_at"))
 JOBS = ContainerSpec("jobs", ("/business_unit",), default_ttl=-1)
-COUNTERS = ContainerSpec("counters", ("/partition",), default_ttl=None)
+COUNTERS = ContainerSpec("counters", ("/partition",), default_ttl=-1)
 ROLLUPS = ContainerSpec(
     "usage_rollups", ("/business_unit",), None, _index_only("/business_unit", "/day")
 )

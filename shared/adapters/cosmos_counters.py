@@ -8,13 +8,17 @@ finds no item (404) and creates it holding ``delta``; if another instance create
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from azure.cosmos.exceptions import CosmosResourceExistsError, CosmosResourceNotFoundError
 
 from shared.adapters.cosmos_client import CosmosConnection, item_id
 from shared.adapters.cosmos_containers import COUNTERS
+from shared.domain.timestamps import iso
 
-# patch -> 404 -> create -> 409 -> patch always ends on the second patch (counters are never
-# deleted); the bound only turns an impossible loop into an error.
+# patch -> 404 -> create -> 409 -> patch ends on the second patch unless the counter expired in
+# between (then a second create); the bound only turns an impossible loop into an error.
 _MAX_ROUNDS = 3
 
 
@@ -23,22 +27,32 @@ class CosmosCounterStore:
         self._conn = conn
         self._container = conn.container(COUNTERS)
 
-    async def add(self, key: str, partition: str, delta: int) -> int:
+    async def add(
+        self, key: str, partition: str, delta: int, ttl_seconds: int | None = None
+    ) -> int:
         doc_id = item_id(key)
+        operations: list[dict[str, Any]] = [{"op": "incr", "path": "/value", "value": delta}]
+        fresh: dict[str, Any] = {"id": doc_id, "key": key, "partition": partition, "value": delta}
+        if ttl_seconds is not None:
+            # Cosmos counts `ttl` from the item's last write (each patch); `expires_at` hides it
+            # between its expiry and the background purge (docs/cosmos.md). An add in that gap
+            # would continue the old value; no counter of the gateway is written after its TTL.
+            expiry = {
+                "ttl": ttl_seconds,
+                "expires_at": iso(self._conn.now() + timedelta(seconds=ttl_seconds)),
+            }
+            operations += [{"op": "set", "path": f"/{k}", "value": v} for k, v in expiry.items()]
+            fresh |= expiry
         for _ in range(_MAX_ROUNDS):
             try:
                 doc = await self._container.patch_item(
-                    doc_id,
-                    partition_key=partition,
-                    patch_operations=[{"op": "incr", "path": "/value", "value": delta}],
+                    doc_id, partition_key=partition, patch_operations=operations
                 )
                 return int(doc["value"])
             except CosmosResourceNotFoundError:
                 pass
             try:
-                await self._container.create_item(
-                    {"id": doc_id, "key": key, "partition": partition, "value": delta}
-                )
+                await self._container.create_item(fresh)
                 return delta
             except CosmosResourceExistsError:
                 continue

@@ -23,6 +23,7 @@ settling a record without a reservation (the overflow worker's recovery path) fi
 it. A hold is claimed with an atomic add that must land on exactly zero, so two settlements of
 one request never both adjust the counters. Counter writes are not one transaction: a crash
 between them errs on the side of counting a reservation until the month ends, never less.
+Counters expire (see the TTLs below): an expired hold reads as a claimed one, zero.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ from shared.ports import CounterStore
 log = logging.getLogger("gateway.budgets")
 
 WARNING_HEADER = "x-budget-warning"
+# Counters are dropped this long after their last write, so the store does not grow forever:
+# a month's spend outlives the month by a month; a hold only matters while its call (or its
+# queued job) can still settle.
+MONTH_COUNTER_TTL_SECONDS = 62 * 24 * 3600
+HOLD_TTL_SECONDS = 7 * 24 * 3600
 SOFT_LOG_INTERVAL_SECONDS = 300.0
 
 
@@ -163,36 +169,36 @@ class BudgetBook:
 
     async def _move(self, bu: str, month: str, scope: str, tokens: int, cost: int) -> Spend:
         """Add to one scope's counters; returns the spend before the add."""
-        add = self._counters.add
-        after_tokens = await add(counter_key(bu, month, scope, "tokens"), bu, tokens)
-        after_cost = await add(counter_key(bu, month, scope, "cost_nano"), bu, cost)
+        add, ttl = self._counters.add, MONTH_COUNTER_TTL_SECONDS
+        after_tokens = await add(counter_key(bu, month, scope, "tokens"), bu, tokens, ttl)
+        after_cost = await add(counter_key(bu, month, scope, "cost_nano"), bu, cost, ttl)
         return Spend(after_tokens - tokens, after_cost - cost)
 
     async def _adjust(self, hold: Hold, tokens: int, cost: int) -> None:
         for scope in hold.scopes:
             await self._move(hold.business_unit, hold.month, scope, tokens, cost)
 
+    async def _add_hold(self, hold: Hold, metric: str, delta: int) -> int:
+        key = hold_key(hold.business_unit, hold.month, hold.request_id, metric)
+        return await self._counters.add(key, hold.business_unit, delta, HOLD_TTL_SECONDS)
+
     async def _write_hold(self, hold: Hold) -> None:
-        bu, add = hold.business_unit, self._counters.add
-        keys = [hold_key(bu, hold.month, hold.request_id, m) for m in ("tokens", "cost_nano")]
-        stale_tokens = await add(keys[0], bu, hold.tokens) - hold.tokens
-        stale_cost = await add(keys[1], bu, hold.cost_nano) - hold.cost_nano
+        stale_tokens = await self._add_hold(hold, "tokens", hold.tokens) - hold.tokens
+        stale_cost = await self._add_hold(hold, "cost_nano", hold.cost_nano) - hold.cost_nano
         if stale_tokens or stale_cost:
             # A hold under this request id from an attempt that died (a redelivered job).
             log.info("releasing a stale budget hold for %s", hold.request_id)
-            await add(keys[0], bu, -stale_tokens)
-            await add(keys[1], bu, -stale_cost)
+            await self._add_hold(hold, "tokens", -stale_tokens)
+            await self._add_hold(hold, "cost_nano", -stale_cost)
             await self._adjust(hold, -stale_tokens, -stale_cost)
 
     async def _claim(self, hold: Hold) -> bool:
         """Take the hold off the counters; True for exactly one of several claimants."""
-        bu, add = hold.business_unit, self._counters.add
-        tokens_key = hold_key(bu, hold.month, hold.request_id, "tokens")
-        left = await add(tokens_key, bu, -hold.tokens)
+        left = await self._add_hold(hold, "tokens", -hold.tokens)
         if left < 0:
-            await add(tokens_key, bu, hold.tokens)  # someone else claimed it first
+            await self._add_hold(hold, "tokens", hold.tokens)  # someone else claimed it first
             return False
-        await add(hold_key(bu, hold.month, hold.request_id, "cost_nano"), bu, -hold.cost_nano)
+        await self._add_hold(hold, "cost_nano", -hold.cost_nano)
         return True
 
     async def _find_hold(self, bu: str, use_case: str, month: str, request_id: str) -> Hold | None:

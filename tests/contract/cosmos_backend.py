@@ -20,10 +20,13 @@ from shared.stores import Stores
 
 ENDPOINT_ENV = "COSMOS_TEST_ENDPOINT"
 
-# Contract tests that @vercel/cosmosdb-server 1.0.1 cannot pass, by test function name. Empty
-# today: the adapters avoid every gap they met (docs/cosmos.md lists the gaps). A test added
-# later that needs one goes here, e.g. "test_x": "TTL never expires items".
-KNOWN_GAPS: dict[str, str] = {}
+# Contract tests that @vercel/cosmosdb-server 1.0.1 cannot pass, by test function name. The
+# adapters avoid every other gap they met (docs/cosmos.md lists the gaps).
+KNOWN_GAPS: dict[str, str] = {
+    # Azure purges an item after its TTL; until then (and always on the local server, which
+    # never purges) a patch continues the old value. No gateway counter is written after its TTL.
+    "test_an_expired_counter_starts_again": "TTL never purges items",
+}
 
 
 def mark_known_gaps(items: list[pytest.Item]) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 from shared.adapters.embedded import open_embedded_stores
 from shared.ports import CounterStore
 
+from . import ContractClock
+
 
 async def test_unknown_counter_is_zero(counters: CounterStore, bu: str) -> None:
     assert await counters.get("tokens", bu) == 0
@@ -42,6 +44,28 @@ async def test_concurrent_adds_sum_exactly(counters: CounterStore, bu: str) -> N
     # Each add saw its own distinct total: no two read the same value before writing.
     assert sorted(results) == list(range(1, 51))
     assert await counters.get(key, bu) == 50
+
+
+async def test_a_counter_with_a_ttl_expires_that_long_after_its_last_add(
+    counters: CounterStore, bu: str, clock: ContractClock
+) -> None:
+    key = f"hold-{uuid.uuid4().hex}"
+    assert await counters.add(key, bu, 5, ttl_seconds=2) == 5
+    await clock.advance(1)
+    assert await counters.add(key, bu, 1, ttl_seconds=2) == 6  # and the expiry moves
+    await clock.advance(1)
+    assert await counters.get(key, bu) == 6  # 2 s after the first add, 1 s after the last
+    await clock.advance(1)
+    assert await counters.get(key, bu) == 0
+
+
+async def test_an_expired_counter_starts_again(
+    counters: CounterStore, bu: str, clock: ContractClock
+) -> None:
+    key = f"hold-{uuid.uuid4().hex}"
+    await counters.add(key, bu, 5, ttl_seconds=1)
+    await clock.advance(1)
+    assert await counters.add(key, bu, 3, ttl_seconds=1) == 3
 
 
 # Embedded only: several processes on one database file (the local host and its worker).

@@ -41,8 +41,10 @@ class InterleavingCounters:
 
     values: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    async def add(self, key: str, partition: str, delta: int) -> int:
-        await asyncio.sleep(0)
+    async def add(
+        self, key: str, partition: str, delta: int, ttl_seconds: int | None = None
+    ) -> int:
+        await asyncio.sleep(0)  # (never expires: a test is shorter than any TTL)
         value = self.values.get((partition, key), 0) + delta
         self.values[(partition, key)] = value
         await asyncio.sleep(0)
@@ -156,6 +158,27 @@ async def test_a_soft_budget_warns_every_call_but_logs_once_per_interval(
         warned.append(await m.admit(MARKETING, "c", "summarize", "gpt-4o-mini", 1))
     assert all("x-budget-warning" in r.headers for r in warned)
     assert caplog.text.count("soft budget exhausted") == 2
+
+
+async def test_spend_counters_outlive_their_month_and_holds_last_a_week(stores: Stores) -> None:
+    ttls: dict[str, set[int | None]] = {}
+
+    class Recording:
+        async def add(
+            self, key: str, partition: str, delta: int, ttl_seconds: int | None = None
+        ) -> int:
+            ttls.setdefault(key.split("|")[0], set()).add(ttl_seconds)
+            return await stores.counters.add(key, partition, delta, ttl_seconds)
+
+        async def get(self, key: str, partition: str) -> int:
+            return await stores.counters.get(key, partition)
+
+    book = BudgetBook(parse_budgets(json.dumps([hard(5000)]), UNITS), Recording(), "USD")
+    m = Meter(stores.ledger, PRICES, book, now=lambda: NOV)
+    reservation = await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 100)
+    await m.settle(reservation, record(request_id="a", created_at=NOV, **tokens(80, 0, 5)))
+
+    assert ttls == {"budget": {62 * 24 * 3600}, "hold": {7 * 24 * 3600}}
 
 
 async def test_a_use_case_budget_only_limits_that_use_case(stores: Stores) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from shared.adapters.sqlite_counters import SqliteCounterStore
 from shared.adapters.sqlite_db import Database
 
 ROW = "x" * 4000  # about a page each
@@ -40,3 +41,18 @@ def test_the_background_checkpointer_moves_the_log_into_the_database(tmp_path: P
     finally:
         db.close()
     assert not db._checkpointer.is_alive()
+
+
+async def test_a_counters_table_from_before_expiry_is_upgraded_in_place(tmp_path: Path) -> None:
+    db = Database(tmp_path / "g.sqlite3")
+    db.execute(
+        "CREATE TABLE counters (partition_key TEXT NOT NULL, key TEXT NOT NULL, "
+        "value INTEGER NOT NULL, PRIMARY KEY (partition_key, key))"
+    )
+    db.execute("INSERT INTO counters VALUES ('bu', 'k', 41)")
+    try:
+        counters = SqliteCounterStore(db)
+        assert await counters.add("k", "bu", 1) == 42  # kept, and still never expires
+        assert await counters.add("t", "bu", 5, ttl_seconds=60) == 5
+    finally:
+        db.close()
