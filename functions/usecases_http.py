@@ -13,13 +13,13 @@ from azurefunctions.extensions.http.fastapi import (
 from shared.handlers.streaming import SSE_MEDIA_TYPE, open_usecase_stream, wants_stream
 from shared.handlers.usecases import list_usecases, run_usecase
 from shared.http.endpoint import Context, answer_response, serve
-from shared.http.request import read_json, route_param
+from shared.http.request import header, read_json, route_param
 
 bp = func.Blueprint()
 
 
 def _prefers_async(request: Request) -> bool:
-    prefer = request.headers.get("prefer", "")
+    prefer = header(request.headers, "prefer")
     return any(p.strip().lower() == "respond-async" for p in prefer.split(","))
 
 
@@ -37,7 +37,7 @@ async def usecase_run(req: Request) -> Response:
         body = await read_json(request, ctx.gateway.settings.gateway_max_body_bytes)
         usecase_id = route_param(request, "usecase")
         # "stream" is popped before validation; Prefer: respond-async is then ignored (RFC 7240).
-        if wants_stream(body, request.headers.get("accept", "")):
+        if wants_stream(body, header(request.headers, "accept")):
             stream = await open_usecase_stream(
                 ctx.gateway, ctx.caller, usecase_id, body, ctx.request_id
             )

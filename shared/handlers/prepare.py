@@ -14,6 +14,9 @@ from shared.errors import Forbidden, NotFound, PayloadTooLarge
 from shared.http.request import validate
 from shared.models import ModelRegistry
 
+# json.dumps(..., separators=(",", ":"), ensure_ascii=False), its encoder built once.
+_ENCODE_KEY = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 
 @dataclass(frozen=True, slots=True)
 class PreparedCall:
@@ -63,10 +66,8 @@ def cache_key(
     if usecase.cache.mode == "off":
         return None
     scope = "*" if usecase.cache.shareable else business_unit
-    material = json.dumps(
-        [scope, usecase.id, usecase.version, model, [(m.role, m.content) for m in messages], extra],
-        separators=(",", ":"),
-        ensure_ascii=False,
+    material = _ENCODE_KEY(
+        [scope, usecase.id, usecase.version, model, [(m.role, m.content) for m in messages], extra]
     )
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -87,8 +88,17 @@ def prepare_validated(
 ) -> PreparedCall:
     group = models.group(usecase.deployment_group)
     messages = usecase.render(payload)
-    prompt_tokens = group.tokenizer.count_messages(messages)
     max_tokens = usecase.max_tokens_for(payload)
+    response_format = usecase.response_format()
+    key = cache_key(
+        usecase,
+        caller.business_unit,
+        group.model,
+        messages,
+        [max_tokens, usecase.temperature, response_format],
+    )
+    # The key is a SHA-256 of the messages: a repeated prompt (a cache hit) is not re-encoded.
+    prompt_tokens = group.tokenizer.count_messages(messages, digest=key)
     check_fits(usecase, prompt_tokens, max_tokens, group.context_window)
     request = ChatRequest(
         request_id=request_id,
@@ -97,13 +107,6 @@ def prepare_validated(
         max_tokens=max_tokens,
         prompt_tokens=prompt_tokens,
         temperature=usecase.temperature,
-        response_format=usecase.response_format(),
-    )
-    key = cache_key(
-        usecase,
-        caller.business_unit,
-        group.model,
-        messages,
-        [max_tokens, usecase.temperature, request.response_format],
+        response_format=response_format,
     )
     return PreparedCall(caller, usecase, payload, request, group.model, key)

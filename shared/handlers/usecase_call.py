@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.chat import ChatResult, TokenUsage
+from shared.domain.chat import ZERO_USAGE, ChatResult, TokenUsage
 from shared.domain.records import CachedCompletion
 from shared.domain.usage import Outcome, UsageRecord
 from shared.errors import BadGateway
@@ -85,7 +85,7 @@ async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> 
         output = parse_output(call.usecase, hit.content)
     except InvalidOutput:
         return None
-    zero = TokenUsage(0, 0)
+    zero = ZERO_USAGE
     record = usage_record(
         call,
         call.request.request_id,
@@ -104,7 +104,9 @@ async def metered_call(
 ) -> tuple[ChatResult, Any, dict[str, str]]:
     """One upstream call bracketed by a budget reservation; returns the result, its output
     and the reservation's response headers (a soft-budget warning)."""
-    request = replace(call.request, request_id=request_id)
+    request = call.request
+    if request.request_id != request_id:  # a retry: its own request id
+        request = replace(request, request_id=request_id)
     reservation = await gw.meter.admit(
         call.caller, request_id, call.usecase.id, call.model, request.quota_cost
     )

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from shared.domain.caller import Caller
 from shared.errors import Forbidden, Unauthorized
-from shared.http.request import safe_log_value
+from shared.http.request import header, safe_log_value
 
 log = logging.getLogger("gateway.auth")
 
@@ -25,6 +25,7 @@ ROLE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Identity headers are short; a long one is refused before it is split or matched.
 MAX_BUSINESS_UNIT_CHARS = 63
 MAX_ROLES_HEADER_CHARS = 2048
+_NO_ROLES: frozenset[str] = frozenset()
 
 
 class CallerResolver(Protocol):
@@ -49,6 +50,8 @@ def check_user(user_id: str) -> str:
 
 
 def parse_roles(raw: str) -> frozenset[str]:
+    if not raw:
+        return _NO_ROLES  # the usual case: no roles header
     if len(raw) > MAX_ROLES_HEADER_CHARS:
         raise Unauthorized("the caller's roles header is too long", code="invalid_roles")
     return frozenset(r for r in (p.strip() for p in raw.split(",")) if r and ROLE.fullmatch(r))
@@ -66,4 +69,4 @@ class HeaderCallerResolver:
             )
         check_business_unit(business_unit, self._business_units)
         user_id = check_user(headers.get("x-user-id", "").strip())
-        return Caller(business_unit, user_id, parse_roles(headers.get("x-user-roles", "")))
+        return Caller(business_unit, user_id, parse_roles(header(headers, "x-user-roles")))

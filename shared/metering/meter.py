@@ -34,6 +34,7 @@ log = logging.getLogger("gateway.meter")
 
 DEFAULT_PRICE_TABLE = ROOT / "shared" / "prices.json"
 UNPRICED = "unpriced"
+_ZERO = Decimal(0)
 
 Clock = Callable[[], datetime]
 
@@ -125,12 +126,6 @@ class Meter:
 
     async def settle_cache_hit(self, record: UsageRecord, avoided: TokenUsage) -> UsageRecord:
         """A gateway cache hit: zero upstream cost; the avoided usage is priced as savings."""
-        saved = replace(
-            record,
-            cost=Decimal(0),
-            saved_prompt_tokens=avoided.prompt_tokens,
-            saved_completion_tokens=avoided.completion_tokens,
-        )
         try:
             charge = self.prices.charge(
                 record.model,
@@ -139,15 +134,18 @@ class Meter:
                 avoided.cached_tokens,
                 avoided.completion_tokens,
             )
-            saved = replace(
-                saved,
-                savings=charge.cost,
-                currency=charge.currency,
-                price_version=charge.price_version,
-            )
+            savings, currency, version = charge.cost, charge.currency, charge.price_version
         except PriceTableError as exc:
             log.error("cache hit %s not priced: %s", record.request_id, exc)
-            saved = replace(saved, currency=self.currency, price_version=UNPRICED)
+            savings, currency, version = record.savings, self.currency, UNPRICED
+        saved = record.priced(
+            cost=_ZERO,
+            savings=savings,
+            currency=currency,
+            price_version=version,
+            saved_prompt_tokens=avoided.prompt_tokens,
+            saved_completion_tokens=avoided.completion_tokens,
+        )
         await self._ledger.record(saved)
         return saved
 
@@ -168,9 +166,14 @@ class Meter:
         except PriceTableError as exc:
             # The call happened and must stay on the ledger; flag it instead of dropping it.
             log.error("usage %s not priced: %s", record.request_id, exc)
-            return replace(record, cost=Decimal(0), currency=self.currency, price_version=UNPRICED)
-        return replace(
-            record, cost=charge.cost, currency=charge.currency, price_version=charge.price_version
+            return replace(record, cost=_ZERO, currency=self.currency, price_version=UNPRICED)
+        return record.priced(
+            cost=charge.cost,
+            savings=record.savings,
+            currency=charge.currency,
+            price_version=charge.price_version,
+            saved_prompt_tokens=record.saved_prompt_tokens,
+            saved_completion_tokens=record.saved_completion_tokens,
         )
 
     def _estimate(self, model: str, at: datetime, tokens: int) -> Decimal:
