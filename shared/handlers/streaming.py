@@ -26,17 +26,15 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatResult, StreamDelta, StreamEvent, TokenUsage
-from shared.domain.records import CachedCompletion
 from shared.domain.upstream import UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
 from shared.errors import BadRequest
 from shared.handlers.prepare import PreparedCall, find_usecase, prepare
-from shared.handlers.usecase_call import answer_from_cache, usage_record
+from shared.handlers.usecase_call import answer_from_cache, cache_answer, usage_record
 from shared.http.errors import error_body, to_gateway_error
 from shared.metering.meter import Reservation
 
@@ -118,17 +116,7 @@ async def open_usecase_stream(
         return SseStream(_replay(hit.body, call.usecase.output.field), dict(SSE_HEADERS))
 
     async def fill_cache(result: ChatResult, record: UsageRecord) -> dict[str, Any]:
-        if call.cache_key is not None:
-            entry = CachedCompletion(
-                key=call.cache_key,
-                business_unit=caller.business_unit,
-                use_case=usecase.id,
-                model=call.model,
-                content=result.content,
-                usage=result.usage,
-                created_at=datetime.now(UTC),
-            )
-            await gw.stores.cache.put(entry, ttl_seconds=usecase.cache.ttl_seconds)
+        await cache_answer(gw, call, result)
         return {"cached": False, "use_case": {"id": usecase.id, "version": usecase.version}}
 
     return await open_stream(gw, call, on_complete=fill_cache)

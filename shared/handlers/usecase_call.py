@@ -137,6 +137,22 @@ async def metered_call(
     return result, output, reservation.headers
 
 
+async def cache_answer(gw: Gateway, call: PreparedCall, result: ChatResult) -> None:
+    """Keep the model's answer for the next identical call (when the use case caches)."""
+    if call.cache_key is None:
+        return
+    entry = CachedCompletion(
+        key=call.cache_key,
+        business_unit=call.caller.business_unit,
+        use_case=call.usecase.id,
+        model=call.model,
+        content=result.content,
+        usage=result.usage,
+        created_at=datetime.now(UTC),
+    )
+    await gw.stores.cache.put(entry, ttl_seconds=call.usecase.cache.ttl_seconds)
+
+
 async def execute(
     gw: Gateway, call: PreparedCall, *, on_answered: OnAnswered | None = None
 ) -> Answer:
@@ -156,17 +172,5 @@ async def execute(
                 code="invalid_model_output",
                 details={"reason": str(output)},
             )
-    if call.cache_key is not None:
-        await gw.stores.cache.put(
-            CachedCompletion(
-                key=call.cache_key,
-                business_unit=call.caller.business_unit,
-                use_case=call.usecase.id,
-                model=call.model,
-                content=result.content,
-                usage=result.usage,
-                created_at=datetime.now(UTC),
-            ),
-            ttl_seconds=call.usecase.cache.ttl_seconds,
-        )
+    await cache_answer(gw, call, result)
     return Answer(200, answer_body(call, output, result.usage, cached=False), headers)
