@@ -53,6 +53,9 @@ async def serve_asgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncI
         log_level="warning",
         access_log=False,
         lifespan="off",
+        # Loopback, nothing in front: X-Forwarded-* would only be the caller's say-so, and the
+        # middleware that reads them costs every request.
+        proxy_headers=False,
         timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_SECONDS,
     )
     server = _InProcessServer(config)
