@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.report import Row, print_report
+from bench.report import Row, SimLatency, print_report
 from bench.servers import DEPLOYMENTS, Server, gateway, simulator
 from bench.wrk_load import TEXT_MARK, Target, WrkResult, run_wrk
 from shared.catalog import Catalog
@@ -52,9 +52,10 @@ def targets(gateway_url: str, simulator_url: str) -> tuple[Target, Target]:
     return through, direct
 
 
-def set_latency(sim: Server, latency_ms: float) -> None:
+def set_latency(sim: Server, latency: SimLatency) -> None:
+    body = {"latency_ms": latency.fixed_ms, "latency_per_token_ms": latency.per_token_ms}
     for name, _ in DEPLOYMENTS:
-        response = httpx.post(f"{sim.url}/_sim/deployments/{name}", json={"latency_ms": latency_ms})
+        response = httpx.post(f"{sim.url}/_sim/deployments/{name}", json=body)
         response.raise_for_status()
 
 
@@ -76,7 +77,7 @@ class Bench:
         )
 
     def measure(
-        self, gw: Server, through: Target, direct: Target, callers: int, latency: float
+        self, gw: Server, through: Target, direct: Target, callers: int, latency: SimLatency
     ) -> list[Row]:
         base = self.load(direct, callers, fixed=False)
         cpu = gw.cpu_seconds()
@@ -128,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         help="GATEWAY_TELEMETRY for the gateway process",
     )
     parser.add_argument(
-        "--latency-ms",
-        type=float,
+        "--latency",
+        type=SimLatency.parse,
         nargs="*",
-        default=[20.0, 200.0],
-        help="simulator latencies also measured at 10 callers (a real completion takes 0.2-2 s)",
+        default=[SimLatency(20.0), SimLatency(100.0, 2.0)],
+        metavar="MS[+MS_PER_TOKEN]",
+        help="simulator latencies also measured at 10 callers (default: 20 and 100+2, a short "
+        "model answer: 140-260 ms for summarize's 20-80 tokens)",
     )
     args = parser.parse_args(argv)
     extra = {"GATEWAY_TELEMETRY": args.telemetry}
@@ -148,17 +151,17 @@ def main(argv: list[str] | None = None) -> int:
             bench.load(direct, 10, fixed=False, seconds=2)
             rows: list[Row] = []
             for callers in args.callers:
-                rows += bench.measure(gw, through, direct, callers, 0.0)
+                rows += bench.measure(gw, through, direct, callers, SimLatency(0.0))
             if args.profile is not None:
                 from bench.profile import profile_gateway
 
                 profile_gateway(
                     gw, lambda: bench.load(through, 10, fixed=False), args.profile, args.seconds
                 )
-            for latency in args.latency_ms:
+            for latency in args.latency:
                 set_latency(sim, latency)
                 rows += bench.measure(gw, through, direct, 10, latency)
-            set_latency(sim, 0.0)
+            set_latency(sim, SimLatency(0.0))
             curve = bench.soak(gw, through, args.memory_requests) if args.memory_requests else []
             print_report(rows, curve, gw.peak_rss_mb())
     return 0
