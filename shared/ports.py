@@ -48,8 +48,15 @@ class UsageLedger(Protocol):
     async def list_partition(
         self, business_unit: str, month: str, since: datetime | None = None
     ) -> Sequence[UsageRecord]:
-        """Every record of one business unit and month (one partition, for rollups), oldest
-        first; with ``since``, only those created at or after it."""
+        """Every record of one business unit and month (one partition), oldest first; with
+        ``since``, only those created at or after it."""
+        ...
+
+    def pages(
+        self, business_unit: str, month: str, since: datetime | None = None
+    ) -> AsyncIterator[Sequence[UsageRecord]]:
+        """The same records a page at a time, in no set order (rollups: bounded memory, and
+        the event loop serves requests between pages)."""
         ...
 
 

@@ -8,7 +8,7 @@ still race with a concurrent replay. Details in docs/cosmos.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from azure.cosmos.exceptions import CosmosResourceExistsError
@@ -17,6 +17,8 @@ from shared.adapters.cosmos_client import CosmosConnection, Doc, item_id
 from shared.adapters.cosmos_containers import LEDGER
 from shared.domain.timestamps import iso
 from shared.domain.usage import UsageRecord
+
+PAGE_SIZE = 500  # records per page (one continuation each)
 
 
 def ledger_partition(business_unit: str, month: str) -> str:
@@ -55,6 +57,12 @@ class CosmosUsageLedger:
     async def list_partition(
         self, business_unit: str, month: str, since: datetime | None = None
     ) -> Sequence[UsageRecord]:
+        records = [r async for page in self.pages(business_unit, month, since) for r in page]
+        return sorted(records, key=lambda r: (r.created_at, r.request_id))
+
+    async def pages(
+        self, business_unit: str, month: str, since: datetime | None = None
+    ) -> AsyncIterator[Sequence[UsageRecord]]:
         # Single-partition query. The WHERE repeats the partition key so the answer is right even
         # where the partition_key option is ignored (the local server) and stays parameterised.
         # created_at is ISO text in UTC, so the range compares as timestamps.
@@ -66,6 +74,7 @@ class CosmosUsageLedger:
                 {"name": "@since", "value": "" if since is None else iso(since)},
             ],
             partition_key=pk,
+            max_item_count=PAGE_SIZE,
         )
-        records = [UsageRecord.from_doc(doc) async for doc in items]
-        return sorted(records, key=lambda r: (r.created_at, r.request_id))
+        async for page in items.by_page():
+            yield [UsageRecord.from_doc(doc) async for doc in page]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from shared.adapters.sqlite_db import Database, iso
 from shared.domain.usage import UsageRecord
+
+PAGE_SIZE = 500  # records per page: ~10 ms of decoding, the longest the event loop waits
 
 # `writes` counts how often a request id was recorded; it tells a first write from a replay in
 # the same statement that stores it, so "new or not" needs no separate read.
@@ -61,10 +63,25 @@ class SqliteUsageLedger:
     async def list_partition(
         self, business_unit: str, month: str, since: datetime | None = None
     ) -> Sequence[UsageRecord]:
+        return [r async for page in self.pages(business_unit, month, since) for r in page]
+
+    async def pages(
+        self, business_unit: str, month: str, since: datetime | None = None
+    ) -> AsyncIterator[Sequence[UsageRecord]]:
+        # Keyset pages in (created_at, request_id) order: each page is one short query.
         # created_at is ISO text in UTC: it compares as a timestamp (shared/domain/timestamps).
-        rows = self._db.query(
-            "SELECT doc FROM usage_ledger WHERE business_unit = ? AND month = ? "
-            "AND created_at >= ? ORDER BY created_at, request_id",
-            (business_unit, month, "" if since is None else iso(since)),
-        )
-        return [UsageRecord.from_doc(json.loads(row["doc"])) for row in rows]
+        # The first page starts at `since` itself: every request id sorts after "".
+        after = ("" if since is None else iso(since), "")
+        while True:
+            rows = self._db.query(
+                "SELECT created_at, request_id, doc FROM usage_ledger "
+                "WHERE business_unit = ? AND month = ? "
+                "AND (created_at > ? OR (created_at = ? AND request_id > ?)) "
+                "ORDER BY created_at, request_id LIMIT ?",
+                (business_unit, month, after[0], after[0], after[1], PAGE_SIZE),
+            )
+            if rows:
+                yield [UsageRecord.from_doc(json.loads(row["doc"])) for row in rows]
+            if len(rows) < PAGE_SIZE:
+                return
+            after = (rows[-1]["created_at"], rows[-1]["request_id"])

@@ -7,6 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+from shared.adapters import cosmos_ledger, sqlite_ledger
 from shared.domain.usage import UsageRecord
 from shared.ports import UsageLedger
 
@@ -111,6 +114,26 @@ async def test_list_partition_since_keeps_records_at_or_after_the_instant(
     listed = await ledger.list_partition(bu, "2025-01", since=midnight)
 
     assert [r.request_id for r in listed] == [exactly.request_id, after.request_id]
+
+
+async def test_pages_hold_every_record_once_across_page_boundaries(
+    ledger: UsageLedger, bu: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_ledger, "PAGE_SIZE", 3)
+    monkeypatch.setattr(cosmos_ledger, "PAGE_SIZE", 3)
+    midnight = datetime(2025, 1, 31, tzinfo=UTC)
+    # Several records share an instant: a page may end in the middle of them.
+    stamps = [midnight] * 4 + [midnight + timedelta(seconds=s) for s in (1, 1, 2)]
+    records = [_record(bu, at) for at in stamps]
+    for record in records:
+        await ledger.record(record)
+    await ledger.record(_record(bu, midnight - timedelta(seconds=1)))  # before `since`
+
+    pages = [page async for page in ledger.pages(bu, "2025-01", since=midnight)]
+
+    seen = [r.request_id for page in pages for r in page]
+    assert sorted(seen) == sorted(r.request_id for r in records)
+    assert all(len(page) <= 3 for page in pages) and len(pages) >= 3
 
 
 async def test_unknown_reads_are_empty(ledger: UsageLedger, bu: str) -> None:

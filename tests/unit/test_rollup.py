@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from shared.adapters import sqlite_ledger
 from shared.bootstrap import Gateway
 from shared.metering.rollup import first_run_of_the_day, rollup_recent
 from tests.unit.test_prices import record, tokens
@@ -49,3 +53,29 @@ def test_the_full_run_is_the_first_of_each_utc_day() -> None:
     assert first_run_of_the_day(midnight + timedelta(minutes=14, seconds=59), period)
     assert not first_run_of_the_day(midnight + timedelta(minutes=15), period)
     assert not first_run_of_the_day(midnight - timedelta(seconds=1), period)
+
+
+async def test_a_rollup_reads_a_page_at_a_time_and_lets_requests_in_between(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_ledger, "PAGE_SIZE", 2)
+    for i in range(10):
+        await gateway.meter.settle(
+            None, record(request_id=f"r{i}", created_at=NOW, **tokens(10, 0, 1))
+        )
+    turns = 0
+
+    async def other_request() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_request())
+    await asyncio.sleep(0)
+    started = turns
+    [rollup] = await rollup_recent(gateway, NOW)
+    task.cancel()
+
+    assert rollup.calls == 10 and rollup.prompt_tokens == 10 * 10
+    assert turns - started >= 5  # at least once per page of two
