@@ -15,7 +15,11 @@ fsyncs both, 10-120 ms on this kind of disk. Left automatic it runs inside which
 crosses 1000 pages, which would stall the event loop (the p99 of every request behind it).
 So the serving connection never checkpoints (``wal_autocheckpoint = 0``); a daemon thread with
 its own connection runs a PASSIVE checkpoint every second, which never blocks writers and
-releases the GIL while it waits on the disk.
+releases the GIL while it waits on the disk. Under steady writes a PASSIVE checkpoint never
+catches up with the log's end, and SQLite only rewinds the log once it has: so when the log
+passes WAL_RESTART_BYTES the thread runs a RESTART checkpoint, which holds writers only for
+the frames written since the last pass and one fsync, and lets the log start over. (Without
+it the log grew by ~1.6 GB per 100k ledger writes.)
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ log = logging.getLogger("gateway.sqlite")
 # Long enough to ride out another process's write burst; every transaction here is tiny.
 BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_INTERVAL_SECONDS = 1.0
+WAL_RESTART_BYTES = 64 * 2**20
 
 
 def utc_now() -> datetime:
@@ -79,6 +84,8 @@ class Database:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        # When the log rewinds, its file is cut back to this size instead of keeping its peak.
+        self._conn.execute(f"PRAGMA journal_size_limit = {WAL_RESTART_BYTES:d}")
         self._checkpointer = Checkpointer(path, checkpoint_interval)
         self._checkpointer.start()
 
@@ -139,11 +146,14 @@ class Checkpointer(threading.Thread):
 
     def run(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        wal = self._path.with_name(self._path.name + "-wal")
         try:
             while not self._stopped.wait(self._interval):
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:
+                    if wal.exists() and wal.stat().st_size > WAL_RESTART_BYTES:
+                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                except (sqlite3.Error, OSError) as exc:
                     # Busy with another process's checkpoint, or the file went away: next time.
                     log.debug("checkpoint of %s skipped: %s", self._path, exc)
         finally:

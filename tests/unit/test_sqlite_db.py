@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
+from shared.adapters import sqlite_db
 from shared.adapters.sqlite_counters import SqliteCounterStore
 from shared.adapters.sqlite_db import Database
 
@@ -56,3 +59,22 @@ async def test_a_counters_table_from_before_expiry_is_upgraded_in_place(tmp_path
         assert await counters.add("t", "bu", 5, ttl_seconds=60) == 5
     finally:
         db.close()
+
+
+def test_under_steady_writes_the_log_still_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A PASSIVE checkpoint never catches up with a log written to all the time, and SQLite only
+    # rewinds a log that was caught up: without the RESTART pass it grows with every write.
+    monkeypatch.setattr(sqlite_db, "WAL_RESTART_BYTES", 256 * 1024)
+    db = Database(tmp_path / "g.sqlite3", checkpoint_interval=0.01)
+    wal = tmp_path / "g.sqlite3-wal"
+    try:
+        for _ in range(60):
+            fill(db, 50)  # ~200 KB per round, ~12 MB in all
+            time.sleep(0.005)
+        assert len(db.query("SELECT id FROM t")) == 3000
+        size = wal.stat().st_size
+    finally:
+        db.close()
+    assert size < 4 * 2**20, f"the log kept growing: {size} bytes"
