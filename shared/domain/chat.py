@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -103,3 +104,11 @@ class StreamEnd:
 
 
 StreamEvent = StreamDelta | StreamEnd
+
+
+async def close_stream(events: AsyncIterator[Any]) -> None:
+    """Close a stream of events if it can be closed (async generators can; plain iterators
+    have nothing to release)."""
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()

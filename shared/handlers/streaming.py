@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.domain.caller import Caller
-from shared.domain.chat import ChatResult, StreamDelta, StreamEvent, TokenUsage
+from shared.domain.chat import ChatResult, StreamDelta, StreamEvent, TokenUsage, close_stream
 from shared.domain.upstream import UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
 from shared.errors import BadRequest
@@ -239,7 +239,5 @@ async def _shielded(work: Coroutine[Any, Any, None]) -> None:
 
 
 async def _aclose(events: AsyncIterator[Any]) -> None:
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception):
-            await aclose()
+    with contextlib.suppress(Exception):
+        await close_stream(events)

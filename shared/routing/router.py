@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Literal, TypeVar
 
-from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent
+from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent, close_stream
 from shared.domain.upstream import NoCapacity, UpstreamError, UpstreamThrottled, UpstreamUnavailable
 from shared.routing.breaker import CircuitBreaker
 from shared.routing.clock import Clock, MonotonicClock
@@ -131,7 +131,7 @@ class Router:
                         async for event in events:
                             yield self._passed(slot, attempt, event, tries.count)
                     finally:
-                        await _close(events)
+                        await close_stream(events)
                 return
             except (UpstreamThrottled, UpstreamUnavailable) as exc:
                 if committed:
@@ -254,9 +254,3 @@ async def _first_event(events: AsyncIterator[StreamEvent], slot: Slot) -> Stream
         return await anext(events)
     except StopAsyncIteration as exc:
         raise UpstreamUnavailable("stream ended before any event", deployment=slot.name) from exc
-
-
-async def _close(events: AsyncIterator[StreamEvent]) -> None:
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
+from shared.domain.chat import ChatRequest, ChatResult, StreamEvent, close_stream
 from shared.domain.upstream import UpstreamError, UpstreamUnavailable
 from shared.routing.selection import RoutableDeployment
 from shared.settings import DeploymentConfig
@@ -114,7 +114,5 @@ class TracedDeployment:
             error = exc
             raise
         finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(events)
             self._end(span, error, answered=answered)

@@ -22,7 +22,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent
+from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent, close_stream
 from shared.ports import ChatModel
 from shared.telemetry.attempts import start_attempts
 from shared.telemetry.logs import RequestContext, log_completion, log_prompt, request_context
@@ -201,9 +201,7 @@ class TracedChatModel:
             error = exc
             raise
         finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(events)
             self._finish(span, attributes, started, result, error)
 
     def _maybe_log_prompt(self, request: ChatRequest) -> None:
