@@ -16,14 +16,17 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS completion_cache_expiry ON completion_cache (expires_at)",
 )
 
-# Expired rows removed per put: bounds the table without a sweeper, and bounds the put's cost.
-PURGE_BATCH = 100
+# Expired rows removed every PURGE_EVERY puts, at most PURGE_BATCH at a time: the table stays
+# bounded without a sweeper, and a put seldom pays for it.
+PURGE_EVERY = 50
+PURGE_BATCH = 500
 
 
 class SqliteCompletionCache:
     def __init__(self, db: Database) -> None:
         self._db = db
         db.ensure_schema(SCHEMA)
+        self._puts = 0
 
     async def get(self, key: str) -> CachedCompletion | None:
         now = self._db.now_epoch()
@@ -42,14 +45,14 @@ class SqliteCompletionCache:
         if ttl_seconds <= 0:
             raise ValueError(f"ttl_seconds must be positive, got {ttl_seconds}")
         now = self._db.now_epoch()
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO completion_cache (key, doc, expires_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, "
-                "expires_at = excluded.expires_at",
-                (entry.key, json.dumps(entry.to_doc()), now + ttl_seconds),
-            )
-            conn.execute(
+        self._db.execute(
+            "INSERT INTO completion_cache (key, doc, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, expires_at = excluded.expires_at",
+            (entry.key, json.dumps(entry.to_doc()), now + ttl_seconds),
+        )
+        self._puts += 1
+        if self._puts % PURGE_EVERY == 0:
+            self._db.execute(
                 "DELETE FROM completion_cache WHERE rowid IN (SELECT rowid FROM completion_cache "
                 "WHERE expires_at <= ? LIMIT ?)",
                 (now, PURGE_BATCH),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from shared.adapters import sqlite_db
+from shared.adapters import sqlite_cache, sqlite_db
+from shared.adapters.sqlite_cache import SqliteCompletionCache
 from shared.adapters.sqlite_counters import SqliteCounterStore
 from shared.adapters.sqlite_db import Database
+from shared.domain.chat import TokenUsage
+from shared.domain.records import CachedCompletion
 
 ROW = "x" * 4000  # about a page each
 
@@ -78,3 +82,30 @@ def test_under_steady_writes_the_log_still_starts_over(
     finally:
         db.close()
     assert size < 4 * 2**20, f"the log kept growing: {size} bytes"
+
+
+async def test_expired_cache_entries_are_purged_every_few_puts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_cache, "PURGE_EVERY", 4)
+    clock = [datetime(2026, 11, 23, tzinfo=UTC)]
+    db = Database(tmp_path / "g.sqlite3", now=lambda: clock[0])
+    cache = SqliteCompletionCache(db)
+
+    def entry(key: str) -> CachedCompletion:
+        usage = TokenUsage(prompt_tokens=1, completion_tokens=1)
+        return CachedCompletion(key, "bu", "summarize", "gpt-4o-mini", "x", usage, clock[0])
+
+    def rows() -> int:
+        return int(db.query("SELECT COUNT(*) FROM completion_cache")[0][0])
+
+    try:
+        for i in range(3):
+            await cache.put(entry(f"old-{i}"), ttl_seconds=1)
+        clock[0] += timedelta(seconds=2)
+        assert rows() == 3  # expired, not yet purged
+        await cache.put(entry("new"), ttl_seconds=60)  # the 4th put purges
+        assert rows() == 1
+        assert await cache.get("new") is not None
+    finally:
+        db.close()
