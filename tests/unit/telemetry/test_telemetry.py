@@ -3,81 +3,20 @@
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from shared.bootstrap import Gateway
-from shared.domain.chat import StreamEnd
-from shared.domain.upstream import UpstreamUnavailable
-from shared.routing import FakeClock, Router
 from shared.settings import Settings
-from shared.telemetry import activate, deactivate, sample_queue, setup
-from shared.telemetry.attempts import TracedDeployment
-from shared.telemetry.tracing import TracedChatModel
+from shared.telemetry import sample_queue, setup
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
-from tests.unit.routing.fakes import FakeDeployment, throttled
-from tests.unit.routing.fakes import chat as routing_chat
+from tests.unit.telemetry.capture import Captured
 
 TEXT = "The quarterly report shows revenue up 12% while costs stayed flat."
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-
-
-@dataclass
-class Captured:
-    spans: InMemorySpanExporter
-    reader: InMemoryMetricReader
-
-    def span(self, kind: SpanKind) -> ReadableSpan:
-        found = [s for s in self.spans.get_finished_spans() if s.kind == kind]
-        assert len(found) == 1, found
-        return found[0]
-
-    def points(self, name: str) -> list[Any]:
-        data = self.reader.get_metrics_data()
-        if data is None:
-            return []  # nothing was recorded yet
-        return [
-            point
-            for rm in data.resource_metrics
-            for sm in rm.scope_metrics
-            for metric in sm.metrics
-            if metric.name == name
-            for point in metric.data.data_points
-        ]
-
-    def total(self, name: str, **attrs: Any) -> float:
-        points = [p for p in self.points(name) if attrs.items() <= dict(p.attributes).items()]
-        return sum(getattr(p, "sum", getattr(p, "value", 0)) for p in points)
-
-
-@pytest.fixture
-def log_prompts_for() -> frozenset[str]:
-    return frozenset()  # GATEWAY_LOG_PROMPTS_FOR; a test overrides it with parametrize
-
-
-@pytest.fixture(autouse=True)
-def captured(log_prompts_for: frozenset[str]) -> Iterator[Captured]:
-    # Autouse: active before the gateway fixture assembles (and instruments) the gateway.
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
-    reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
-    activate(tracer_provider, meter_provider, log_prompts_for=log_prompts_for)
-    yield Captured(spans, reader)
-    deactivate()
 
 
 async def summarize(client: httpx.AsyncClient, **headers: str) -> httpx.Response:
@@ -215,67 +154,6 @@ async def test_queue_depth_gauge_reads_the_sampled_depth(
     assert await sample_queue(gateway, telemetry.instruments) == 1
     [depth] = captured.points("gateway.queue.depth")
     assert depth.value == 1
-
-
-async def test_each_attempt_is_a_child_span_and_429s_are_counted_per_deployment(
-    captured: Captured,
-) -> None:
-    # A real router over two deployments: the first answers 429, the call fails over.
-    first = FakeDeployment("a").then(throttled(2.0), throttled(2.0))
-    second = FakeDeployment("b")
-    clock = FakeClock()
-    router = Router([first, second], clock=clock, rng=random.Random(1))
-    telemetry = setup.active()
-    assert telemetry is not None
-    router.wrap_deployments(lambda d: TracedDeployment(d, telemetry))
-    chat_model = TracedChatModel(router, telemetry, models=None)
-
-    result = await chat_model.complete(routing_chat())
-    clock.advance(3.0)  # a's cooldown (its Retry-After) is over: the stream tries it again
-    streamed = [e async for e in chat_model.stream(routing_chat())]
-
-    assert result.deployment == "b" and result.attempts == 2
-    assert isinstance(streamed[-1], StreamEnd) and streamed[-1].result.deployment == "b"
-    spans = captured.spans.get_finished_spans()
-    chats = [s for s in spans if s.name.startswith("chat ")]
-    attempts = [s for s in spans if s.name.startswith("attempt ")]
-    assert len(chats) == 2
-    seen = [
-        (s.name, dict(s.attributes or {}).get("gateway.attempt"), s.parent.span_id)
-        for s in attempts
-        if s.parent is not None
-    ]
-    chat_ids = [c.context.span_id for c in chats]
-    # Per call: attempt 1 on a (429), attempt 2 on b (200), both children of that call's span.
-    assert seen == [
-        ("attempt a", 1, chat_ids[0]),
-        ("attempt b", 2, chat_ids[0]),
-        ("attempt a", 1, chat_ids[1]),
-        ("attempt b", 2, chat_ids[1]),
-    ]
-    statuses = [dict(s.attributes or {}).get("http.response.status_code") for s in attempts]
-    assert statuses == [429, 200, 429, 200]
-    assert dict(attempts[0].attributes or {})["gateway.region"] == "region-a"
-    assert captured.total("gateway.upstream.throttled", **{"gateway.deployment": "a"}) == 2
-    assert captured.total("gateway.upstream.throttled", **{"gateway.deployment": "b"}) == 0
-    ok = {"gateway.deployment": "b", "http.response.status_code": 200}
-    assert captured.total("gateway.upstream.responses", **ok) == 2
-
-
-async def test_a_timed_out_attempt_has_an_error_type_and_no_status(captured: Captured) -> None:
-    telemetry = setup.active()
-    assert telemetry is not None
-    timeout = UpstreamUnavailable("upstream timeout", deployment="a", kind="timeout")
-    traced = TracedDeployment(FakeDeployment("a").then(timeout), telemetry)
-
-    with pytest.raises(UpstreamUnavailable):
-        await traced.complete(routing_chat())
-
-    [span] = captured.spans.get_finished_spans()
-    attributes = dict(span.attributes or {})
-    assert attributes["error.type"] == "timeout"
-    assert "http.response.status_code" not in attributes
-    assert captured.points("gateway.upstream.responses") == []
 
 
 def test_mode_follows_the_connection_string_unless_set_explicitly() -> None:
