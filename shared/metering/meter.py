@@ -23,7 +23,12 @@ from shared.domain.usage import UsageRecord
 from shared.metering.budget_rules import BudgetConfigError, Spend, parse_budgets
 from shared.metering.budgets import WARNING_HEADER, BudgetBook, Hold
 from shared.metering.money import to_nano
-from shared.metering.prices import TOKENS_PER_UNIT_EXPONENT, PriceTable, PriceTableError
+from shared.metering.prices import (
+    TOKENS_PER_UNIT_EXPONENT,
+    Charge,
+    PriceTable,
+    PriceTableError,
+)
 from shared.ports import UsageLedger
 from shared.settings import ROOT, Settings, SettingsError
 
@@ -126,18 +131,13 @@ class Meter:
 
     async def settle_cache_hit(self, record: UsageRecord, avoided: TokenUsage) -> UsageRecord:
         """A gateway cache hit: zero upstream cost; the avoided usage is priced as savings."""
-        try:
-            charge = self.prices.charge(
-                record.model,
-                record.created_at,
-                avoided.prompt_tokens,
-                avoided.cached_tokens,
-                avoided.completion_tokens,
-            )
-            savings, currency, version = charge.cost, charge.currency, charge.price_version
-        except PriceTableError as exc:
-            log.error("cache hit %s not priced: %s", record.request_id, exc)
+        charge = self._charge(
+            record, avoided.prompt_tokens, avoided.cached_tokens, avoided.completion_tokens
+        )
+        if charge is None:
             savings, currency, version = record.savings, self.currency, UNPRICED
+        else:
+            savings, currency, version = charge.cost, charge.currency, charge.price_version
         saved = record.priced(
             cost=_ZERO,
             savings=savings,
@@ -155,17 +155,11 @@ class Meter:
 
     def price(self, record: UsageRecord) -> UsageRecord:
         """The record charged at the price version effective when its call ended."""
-        try:
-            charge = self.prices.charge(
-                record.model,
-                record.created_at,
-                record.prompt_tokens,
-                record.cached_tokens,
-                record.completion_tokens,
-            )
-        except PriceTableError as exc:
+        charge = self._charge(
+            record, record.prompt_tokens, record.cached_tokens, record.completion_tokens
+        )
+        if charge is None:
             # The call happened and must stay on the ledger; flag it instead of dropping it.
-            log.error("usage %s not priced: %s", record.request_id, exc)
             return replace(record, cost=_ZERO, currency=self.currency, price_version=UNPRICED)
         return record.priced(
             cost=charge.cost,
@@ -175,6 +169,17 @@ class Meter:
             saved_prompt_tokens=record.saved_prompt_tokens,
             saved_completion_tokens=record.saved_completion_tokens,
         )
+
+    def _charge(
+        self, record: UsageRecord, prompt: int, cached: int, completion: int
+    ) -> Charge | None:
+        """These tokens at the record's model and time; None (and an error logged) when the
+        price table cannot price them."""
+        try:
+            return self.prices.charge(record.model, record.created_at, prompt, cached, completion)
+        except PriceTableError as exc:
+            log.error("usage %s not priced: %s", record.request_id, exc)
+            return None
 
     def _estimate(self, model: str, at: datetime, tokens: int) -> Decimal:
         try:
