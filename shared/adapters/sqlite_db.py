@@ -124,11 +124,6 @@ class Database:
             for statement in statements:
                 conn.execute(statement)
 
-    def checkpoint(self) -> None:
-        """Checkpoint now, on this thread (tests, and before a backup copy of the file)."""
-        with self._lock:
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
     def close(self) -> None:
         self._checkpointer.stop()
         with self._lock:
