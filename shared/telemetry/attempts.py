@@ -83,10 +83,13 @@ class TracedDeployment:
             span.set_attribute("http.response.status_code", status)
             self._telemetry.instruments.record_upstream_response(self.name, status)
         if error is not None:
-            kind = error.kind if isinstance(error, UpstreamUnavailable) else None
-            if not isinstance(error, UpstreamError):
+            if isinstance(error, UpstreamUnavailable):
+                kind = error.kind  # "server", "timeout" or "connection"
+            elif isinstance(error, UpstreamError) and status is not None:
+                kind = str(status)
+            else:
                 kind = type(error).__qualname__
-            span.set_attribute("error.type", kind or str(status))
+            span.set_attribute("error.type", kind)
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
         span.end()
 
