@@ -39,8 +39,8 @@ from bench.routing_load import (
 )
 from devhost.host import run_local_host
 from shared.adapters.openai_deployment import AzureOpenAIDeployment, build_client
-from shared.bootstrap import Gateway
 from shared.catalog import UseCase
+from shared.composition.root import Gateway
 from shared.domain.caller import Caller
 from shared.handlers.prepare import prepare
 from shared.routing import Router

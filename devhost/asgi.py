@@ -13,9 +13,9 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from devhost.functions_index import HttpFunction
-from shared.errors import GatewayError, MethodNotAllowed, NotFound
+from shared.domain.errors import GatewayError, MethodNotAllowed, NotFound
 from shared.http.endpoint import new_request_id
-from shared.http.errors import error_response
+from shared.http.error_map import error_response
 
 ROUTE_PREFIX = "/api"
 # Distinct (method, path) pairs whose route is remembered, and the longest path remembered:

@@ -17,7 +17,7 @@ from devhost.asgi import build_asgi
 from devhost.functions_index import IndexedApp, index
 from devhost.queue_runner import run_queue
 from devhost.timer_runner import run_timer
-from shared.bootstrap import Gateway, build_gateway, use_gateway
+from shared.composition.root import Gateway, build_gateway, use_gateway
 from shared.settings import Settings
 from simulator.config import SimulatorConfig
 from simulator.serve import serve_asgi, serve_simulator

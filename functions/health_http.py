@@ -28,7 +28,7 @@ from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Respon
 from shared.http.endpoint import new_request_id
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 bp = func.Blueprint()
 log = logging.getLogger("gateway.health")
@@ -44,7 +44,7 @@ async def health_live(req: Request) -> Response:
 
 @bp.route(route="health/ready", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health_ready(req: Request) -> Response:
-    from shared.bootstrap import get_gateway
+    from shared.composition.root import get_gateway
 
     request_id = new_request_id()
     try:

@@ -8,8 +8,8 @@ import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
 
 from shared.http.endpoint import new_request_id
-from shared.http.errors import error_response
-from shared.openapi import build_document
+from shared.http.error_map import error_response
+from shared.openapi.document import build_document
 
 bp = func.Blueprint()
 
@@ -45,7 +45,7 @@ def document_for(catalog: Any, settings: Any, key: int) -> dict[str, Any]:
 
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def openapi_document(req: Request) -> Response:
-    from shared.bootstrap import get_gateway
+    from shared.composition.root import get_gateway
 
     request_id = new_request_id()
     try:

@@ -12,7 +12,7 @@ import logging
 
 import azure.functions as func
 
-from shared.bootstrap import get_gateway
+from shared.composition.root import get_gateway
 from shared.handlers.overflow import process_job
 from shared.http.request import safe_log_value
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import azure.functions as func
 
-from shared.bootstrap import get_gateway
+from shared.composition.root import get_gateway
 from shared.metering.rollup import first_run_of_the_day, rollup_recent
 
 bp = func.Blueprint()

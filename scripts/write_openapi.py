@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from functions.openapi_http import registered_routes
     from shared.catalog import Catalog
-    from shared.openapi import build_document
+    from shared.openapi.document import build_document
     from shared.settings import SettingsError, load_settings
 
     try:

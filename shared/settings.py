@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
-from shared.config_models import (
+from shared.structured_settings import (
     SIMULATOR_HOST,
     SIMULATOR_PORT,
     BusinessUnitConfig,

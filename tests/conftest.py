@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.adapters.embedded import open_embedded_queue, open_embedded_stores
-from shared.bootstrap import Gateway, assemble, use_gateway
+from shared.composition.embedded import open_embedded_queue, open_embedded_stores
+from shared.composition.root import Gateway, assemble, use_gateway
 from shared.settings import Settings
 from tests.fakes import FakeChatModel
 

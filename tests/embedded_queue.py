@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.embedded import open_embedded_queue
 from shared.adapters.local_queue import LocalQueue
+from shared.composition.embedded import open_embedded_queue
 from shared.domain.records import QueueMessage
 from tests.contract import FakeClock
 

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import jwt
 
-from shared.errors import ServiceUnavailable
+from shared.domain.errors import ServiceUnavailable
 
 log = logging.getLogger("gateway.auth")
 

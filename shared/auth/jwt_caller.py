@@ -17,7 +17,7 @@ import jwt
 
 from shared.auth.jwks import ALLOWED_ALGORITHMS, JwksCache
 from shared.domain.caller import Caller
-from shared.errors import Unauthorized
+from shared.domain.errors import Unauthorized
 from shared.http.caller import ROLE, check_business_unit, check_user
 
 # Entra access tokens are 1-3 KB; a much larger header is an attack on the parser, not a token.

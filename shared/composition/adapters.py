@@ -11,11 +11,11 @@ from shared.adapters.openai_deployment import (
     TokenProvider,
     build_client,
 )
-from shared.models import ModelRegistry
+from shared.composition.stores import Stores
+from shared.deployment_groups import ModelRegistry
 from shared.ports import OverflowQueue, QueueReceiver
 from shared.routing import Router
 from shared.settings import SIMULATOR_HOST, SIMULATOR_PORT, Settings
-from shared.stores import Stores
 
 log = logging.getLogger("gateway.wiring")
 
@@ -24,11 +24,11 @@ Closer = Callable[[], Awaitable[None]]
 
 async def build_stores(settings: Settings) -> Stores:
     if settings.uses_cosmos:
-        from shared.adapters.cosmos_stores import open_cosmos_stores
+        from shared.composition.cosmos import open_cosmos_stores
 
         log.info("store: Cosmos DB database %r", settings.cosmos_database)
         return await open_cosmos_stores(settings)
-    from shared.adapters.embedded import open_embedded_stores
+    from shared.composition.embedded import open_embedded_stores
 
     log.info("store: embedded SQLite under %s", settings.gateway_data_dir)
     return open_embedded_stores(settings.gateway_data_dir)
@@ -43,7 +43,7 @@ async def build_queue(
         log.info("queue: Service Bus queue %r", settings.servicebus_queue_name)
         sb = ServiceBusOverflowQueue.from_settings(settings)
         return sb, None, sb.close
-    from shared.adapters.embedded import open_embedded_queue
+    from shared.composition.embedded import open_embedded_queue
 
     log.info("queue: embedded durable queue under %s", settings.gateway_data_dir)
     local = open_embedded_queue(settings.gateway_data_dir, settings.servicebus_max_delivery_count)

@@ -11,8 +11,8 @@ from shared.adapters.cosmos_jobs import CosmosJobStore
 from shared.adapters.cosmos_ledger import CosmosUsageLedger
 from shared.adapters.cosmos_rollups import CosmosRollupStore
 from shared.adapters.cosmos_sessions import CosmosSessionStore
+from shared.composition.stores import Stores
 from shared.settings import Settings
-from shared.stores import Stores
 
 
 def cosmos_stores(

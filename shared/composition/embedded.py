@@ -18,7 +18,7 @@ from shared.adapters.sqlite_jobs import SqliteJobStore
 from shared.adapters.sqlite_ledger import SqliteUsageLedger
 from shared.adapters.sqlite_rollups import SqliteRollupStore
 from shared.adapters.sqlite_sessions import SqliteSessionStore
-from shared.stores import Stores
+from shared.composition.stores import Stores
 
 STORE_FILE = "gateway.sqlite3"
 QUEUE_FILE = "queue.sqlite3"

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.catalog import Catalog
+from shared.composition.stores import Stores
+from shared.deployment_groups import ModelRegistry
 from shared.http.caller import CallerResolver, HeaderCallerResolver
 from shared.metering.meter import Meter
-from shared.models import ModelRegistry
 from shared.ports import ChatModel, OverflowQueue, QueueReceiver
 from shared.settings import Settings, get_settings
-from shared.stores import Stores
 
 if TYPE_CHECKING:
     from shared.routing import Router
@@ -61,7 +61,7 @@ class Gateway:
 
 
 async def build_gateway(settings: Settings) -> Gateway:
-    from shared.wiring import build_chat, build_queue, build_stores
+    from shared.composition.adapters import build_chat, build_queue, build_stores
 
     models = ModelRegistry.from_settings(settings)
     stores = await build_stores(settings)

@@ -1,6 +1,6 @@
 """Errors the gateway answers with on purpose, each with its HTTP status and machine code.
 
-Every non-2xx answer has one shape, built in ``shared/http/errors.py``:
+Every non-2xx answer has one shape, built in ``shared/http/error_map.py``:
 ``{"error": {"code", "message", "request_id", "details"}}``.
 """
 

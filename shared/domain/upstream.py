@@ -1,7 +1,7 @@
 """Failures of an upstream Azure OpenAI call, in the gateway's own terms.
 
 Adapters translate SDK exceptions into these; the router decides what to do with them and the
-error map (shared/http/errors.py) turns what is left into HTTP answers.
+error map (shared/http/error_map.py) turns what is left into HTTP answers.
 """
 
 from __future__ import annotations

@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict
 from shared.catalog import UseCase
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatRequest, ChatResult
+from shared.domain.errors import Conflict, Forbidden, NotFound
 from shared.domain.records import ChatSession, Turn
 from shared.domain.usage import UsageRecord
-from shared.errors import Conflict, Forbidden, NotFound
 from shared.handlers.chat_prompt import fit_prompt, prompt_budget
 from shared.handlers.prepare import PreparedCall
 from shared.handlers.streaming import SseStream, open_stream
@@ -36,7 +36,7 @@ from shared.http.request import validate
 from shared.ports import AlreadyExists, ConcurrencyConflict
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 APPEND_ATTEMPTS = 3
 DEFAULT_CHAT_USE_CASE = "chat"

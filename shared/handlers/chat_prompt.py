@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from shared.catalog import UseCase
 from shared.domain.chat import Message
+from shared.domain.errors import PayloadTooLarge
 from shared.domain.records import Turn
-from shared.errors import PayloadTooLarge
 from shared.tokenizer import Tokenizer
 
 

@@ -12,17 +12,17 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.domain.caller import Caller
+from shared.domain.errors import GatewayError, NotFound
 from shared.domain.records import Job, QueueMessage
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.domain.usage import UsageRecord
-from shared.errors import GatewayError, NotFound
 from shared.handlers.prepare import PreparedCall, prepare_validated
 from shared.handlers.usecase_call import Answer, execute
-from shared.http.errors import error_body
+from shared.http.error_map import error_body
 from shared.ports import ConcurrencyConflict
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 log = logging.getLogger("gateway.overflow")
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.catalog import Catalog, UseCase
+from shared.deployment_groups import ModelRegistry
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatRequest, Message
-from shared.errors import Forbidden, NotFound, PayloadTooLarge
+from shared.domain.errors import Forbidden, NotFound, PayloadTooLarge
 from shared.http.request import validate
-from shared.models import ModelRegistry
 
 # json.dumps(..., separators=(",", ":"), ensure_ascii=False), its encoder built once.
 _ENCODE_KEY = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

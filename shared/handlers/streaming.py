@@ -30,16 +30,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatResult, StreamDelta, StreamEvent, TokenUsage, close_stream
+from shared.domain.errors import BadRequest
 from shared.domain.upstream import UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
-from shared.errors import BadRequest
 from shared.handlers.prepare import PreparedCall, find_usecase, prepare
 from shared.handlers.usecase_call import answer_from_cache, cache_answer, usage_record
-from shared.http.errors import error_body, to_gateway_error
+from shared.http.error_map import error_body, to_gateway_error
 from shared.metering.meter import Reservation
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 log = logging.getLogger("gateway.streaming")
 

@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.domain.chat import ZERO_USAGE, ChatResult, TokenUsage
+from shared.domain.errors import BadGateway
 from shared.domain.records import CachedCompletion
 from shared.domain.usage import Outcome, UsageRecord
-from shared.errors import BadGateway
 from shared.handlers.output import InvalidOutput, parse_output
 from shared.handlers.prepare import PreparedCall
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 OnAnswered = Callable[[dict[str, Any], UsageRecord], Awaitable[None]]
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shared.domain.caller import Caller
+from shared.domain.errors import BadRequest
 from shared.domain.upstream import NoCapacity
-from shared.errors import BadRequest
 from shared.handlers.overflow import enqueue
 from shared.handlers.prepare import find_usecase, prepare
 from shared.handlers.usecase_call import Answer, execute
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 
 async def run_usecase(

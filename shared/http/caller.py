@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from shared.domain.caller import Caller
-from shared.errors import Forbidden, Unauthorized
+from shared.domain.errors import Forbidden, Unauthorized
 from shared.http.request import header, safe_log_value
 
 log = logging.getLogger("gateway.auth")

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from shared import bootstrap
+from shared.composition import root
 from shared.domain.caller import Caller
-from shared.http.errors import error_response
+from shared.http.error_map import error_response
 from shared.telemetry import observe_request
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
     from shared.handlers.usecase_call import Answer
 
 
@@ -74,7 +74,7 @@ async def serve(request: Request, handler: Handler) -> Response:
 
     async def run() -> Response:
         try:
-            gateway = await bootstrap.get_gateway()
+            gateway = await root.get_gateway()
             caller = await gateway.callers.resolve(request.headers)
             response = await handler(request, Context(gateway, caller, request_id))
         except Exception as exc:

@@ -12,20 +12,20 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from shared.domain.upstream import (
-    NoCapacity,
-    UpstreamError,
-    UpstreamRejected,
-    UpstreamThrottled,
-    UpstreamUnavailable,
-)
-from shared.errors import (
+from shared.domain.errors import (
     BadGateway,
     BadRequest,
     GatewayError,
     PayloadTooLarge,
     ServiceUnavailable,
     TooManyRequests,
+)
+from shared.domain.upstream import (
+    NoCapacity,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamThrottled,
+    UpstreamUnavailable,
 )
 
 log = logging.getLogger("gateway.errors")

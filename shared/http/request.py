@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from shared.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from shared.domain.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 
 MAX_JSON_DEPTH = 16
 MAX_JSON_KEYS = 1_000

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from shared.errors import TooManyRequests
+from shared.domain.errors import TooManyRequests
 from shared.metering.money import from_nano, plain, report_money, to_nano
 
 ALL_USE_CASES = "*"

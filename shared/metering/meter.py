@@ -33,7 +33,7 @@ from shared.ports import UsageLedger
 from shared.settings import ROOT, Settings, SettingsError
 
 if TYPE_CHECKING:
-    from shared.stores import Stores
+    from shared.composition.stores import Stores
 
 log = logging.getLogger("gateway.meter")
 

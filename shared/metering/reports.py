@@ -18,13 +18,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.domain.caller import Caller
+from shared.domain.errors import BadRequest, Forbidden
 from shared.domain.usage import DailyRollup
-from shared.errors import BadRequest, Forbidden
 from shared.metering.money import REPORT_PRECISION, report_money
 from shared.metering.rollup import months_between, rollup_month
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 GROUP_KEYS = ("business_unit", "use_case", "model", "day")
 DEFAULT_GROUP_BY = ("business_unit", "use_case", "model")

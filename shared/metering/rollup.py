@@ -22,7 +22,7 @@ from shared.domain.usage import DailyRollup, UsageRecord
 from shared.metering.budget_rules import month_of, previous_month
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 RollupKey = tuple[str, str, str, str]  # day, business unit, use case, model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.catalog import Catalog
-from shared.openapi_parts import (
+from shared.openapi.parts import (
     CALL_ERRORS,
     SSE,
     Operation,

@@ -10,8 +10,8 @@ Operations whose function is not registered are left out (``routes``), so the do
 promises an endpoint that answers 404.
 
 This module assembles the document and its shared components; the operations are built in
-openapi_usecases.py, openapi_chat.py and openapi_paths.py from the pieces in openapi_parts.py,
-and the answers' schemas come from the models in openapi_schemas.py.
+usecases.py, chat.py and paths.py from the pieces in parts.py, and the answers' schemas come
+from the models in schemas.py.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared import openapi_schemas as s
 from shared.catalog import Catalog
 from shared.http.caller import USER_ID
 from shared.http.request import SESSION_ID
-from shared.openapi_chat import chat_schemas
-from shared.openapi_parts import REF, header_refs, ref
-from shared.openapi_paths import static_operations
-from shared.openapi_usecases import usecase_operation, usecase_schemas
+from shared.openapi import schemas as s
+from shared.openapi.chat import chat_schemas
+from shared.openapi.parts import REF, header_refs, ref
+from shared.openapi.paths import static_operations
+from shared.openapi.usecases import usecase_operation, usecase_schemas
 from shared.settings import Settings
 
 ERRORS = {

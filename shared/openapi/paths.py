@@ -1,7 +1,7 @@
 """The OpenAPI operations that are not use cases: jobs, chat sessions, reports, health, the doc.
 
 Routes are the Functions routes of functions/*.py; statuses are the ones their handlers raise.
-The chat sessions' operations and schemas are in openapi_chat.py.
+The chat sessions' operations and schemas are in chat.py.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.catalog import Catalog
-from shared.openapi_chat import chat_operations
-from shared.openapi_parts import (
+from shared.openapi.chat import chat_operations
+from shared.openapi.parts import (
     Operation,
     caller_params,
     json_content,

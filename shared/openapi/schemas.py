@@ -26,7 +26,7 @@ class ErrorDetail(_Open):
 
 
 class ErrorResponse(_Open):
-    """Every 4xx/5xx answer of the gateway has this shape (shared/http/errors.py)."""
+    """Every 4xx/5xx answer of the gateway has this shape."""
 
     error: ErrorDetail
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.catalog import UseCase
-from shared.openapi_parts import (
+from shared.openapi.parts import (
     CALL_ERRORS,
     REF,
     SSE,

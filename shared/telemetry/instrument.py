@@ -27,7 +27,7 @@ from shared.telemetry.setup import Telemetry, configure_telemetry
 from shared.telemetry.tracing import CallLabels, TracedChatModel, call_labels
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 log = logging.getLogger("gateway.telemetry")
 

@@ -20,7 +20,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from shared.domain.usage import UsageRecord
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Gateway
+    from shared.composition.root import Gateway
 
 AttributeMap = Mapping[str, str | int | float | bool]
 

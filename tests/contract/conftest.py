@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.embedded import open_embedded_stores
+from shared.composition.embedded import open_embedded_stores
+from shared.composition.stores import Stores
 from shared.ports import (
     CompletionCache,
     CounterStore,
@@ -22,7 +23,6 @@ from shared.ports import (
     SessionStore,
     UsageLedger,
 )
-from shared.stores import Stores
 
 from . import ContractClock, FakeClock, WallClock
 

@@ -14,9 +14,9 @@ import pytest
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
 from shared.adapters.cosmos_client import EMULATOR_KEY, connect
-from shared.adapters.cosmos_stores import cosmos_stores
+from shared.composition.cosmos import cosmos_stores
+from shared.composition.stores import Stores
 from shared.settings import Settings
-from shared.stores import Stores
 
 ENDPOINT_ENV = "COSMOS_TEST_ENDPOINT"
 

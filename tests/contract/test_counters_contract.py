@@ -8,7 +8,7 @@ import multiprocessing.synchronize
 import uuid
 from pathlib import Path
 
-from shared.adapters.embedded import open_embedded_stores
+from shared.composition.embedded import open_embedded_stores
 from shared.ports import CounterStore
 
 from . import ContractClock

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.embedded import open_embedded_queue
 from shared.adapters.local_queue import MAX_DELIVERY_REASON, LocalQueue, LockLost
+from shared.composition.embedded import open_embedded_queue
 from tests.contract import FakeClock
 from tests.embedded_queue import LOCK, message, queue_fixtures, received_ids
 

@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shared.adapters.embedded import open_embedded_stores
+from shared.composition.embedded import open_embedded_stores
+from shared.composition.stores import Stores
 from shared.domain.records import Job
-from shared.stores import Stores
 
 
 async def test_ping_answers(stores: Stores) -> None:

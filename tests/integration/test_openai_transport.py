@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 import pytest
 
 from shared.adapters.openai_deployment import AzureOpenAIDeployment, build_client
+from shared.composition.adapters import build_chat
+from shared.deployment_groups import ModelRegistry
 from shared.domain.chat import ChatRequest, Message
 from shared.domain.upstream import (
     NoCapacity,
@@ -21,10 +23,8 @@ from shared.domain.upstream import (
     UpstreamThrottled,
     UpstreamUnavailable,
 )
-from shared.models import ModelRegistry
 from shared.settings import DeploymentConfig, Settings
 from shared.tokenizer import Tokenizer
-from shared.wiring import build_chat
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 REQUEST = ChatRequest(

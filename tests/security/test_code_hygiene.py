@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import Forbidden
+from shared.domain.errors import Forbidden
 from shared.http.caller import HeaderCallerResolver
 from shared.http.request import safe_log_value
 

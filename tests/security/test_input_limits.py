@@ -14,7 +14,7 @@ import pytest
 
 from devhost.asgi import build_asgi
 from devhost.host import indexed_app
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.settings import Settings
 from simulator.serve import serve_asgi
 from tests.fakes import FakeChatModel

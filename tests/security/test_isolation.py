@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from devhost.host import indexed_app
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.domain.upstream import NoCapacity
 from shared.handlers.prepare import cache_key
 from tests.fakes import FakeChatModel

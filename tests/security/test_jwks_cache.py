@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from shared.auth.jwks import JwksCache, parse_jwks
-from shared.errors import ServiceUnavailable
+from shared.domain.errors import ServiceUnavailable
 from tests.security.conftest import JwksServer, SigningKey, rsa_key
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.settings import Settings
 from tests.fakes import FakeChatModel
 from tests.security.conftest import (

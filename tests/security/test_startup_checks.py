@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.auth.jwt_caller import JwtCallerResolver
-from shared.bootstrap import build_callers
+from shared.composition.root import build_callers
 from shared.http.caller import HeaderCallerResolver
 from shared.settings import Settings, SettingsError
 

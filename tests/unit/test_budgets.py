@@ -15,15 +15,15 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.adapters.embedded import open_embedded_stores
+from shared.composition.embedded import open_embedded_stores
+from shared.composition.stores import Stores
 from shared.domain.caller import Caller
-from shared.errors import TooManyRequests
+from shared.domain.errors import TooManyRequests
 from shared.metering import budgets as budget_module
 from shared.metering.budget_rules import BudgetConfigError, parse_budgets
 from shared.metering.budgets import BudgetBook, counter_key, hold_key
 from shared.metering.meter import Meter
 from shared.settings import Settings
-from shared.stores import Stores
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
 from tests.unit.test_prices import record, table, tokens, version

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.adapters.embedded import open_embedded_queue, open_embedded_stores
-from shared.bootstrap import Gateway, assemble, use_gateway
 from shared.catalog import USECASES_DIR, Catalog
+from shared.composition.embedded import open_embedded_queue, open_embedded_stores
+from shared.composition.root import Gateway, assemble, use_gateway
 from shared.domain.usage import UsageRecord
 from shared.settings import Settings
 from tests.conftest import HEADERS

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.domain.chat import ChatRequest, ChatResult
 from shared.domain.records import ChatSession
 from shared.ports import ConcurrencyConflict, SessionStore

@@ -8,8 +8,8 @@ import pytest
 
 from shared.catalog import Catalog
 from shared.domain.chat import Message, TokenUsage
+from shared.domain.errors import PayloadTooLarge
 from shared.domain.records import Turn
-from shared.errors import PayloadTooLarge
 from shared.handlers.chat_prompt import fit_prompt, prompt_budget
 from shared.tokenizer import Tokenizer
 

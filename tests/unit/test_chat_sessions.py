@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
+from shared.deployment_groups import ModelRegistry
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
-from shared.models import ModelRegistry
 from shared.settings import ModelConfig
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel

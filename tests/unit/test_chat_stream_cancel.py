@@ -15,7 +15,7 @@ import anyio
 import httpx
 import pytest
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatRequest, StreamDelta, StreamEvent
 from shared.domain.usage import UsageRecord

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import HttpUrl
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
 from shared.domain.upstream import UpstreamUnavailable
 from shared.routing import Router

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from devhost.asgi import build_asgi
 from devhost.functions_index import HttpFunction
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from tests.conftest import HEADERS
 
 

@@ -14,9 +14,9 @@ from openapi_spec_validator import validate
 from devhost.host import indexed_app
 from functions.openapi_http import registered_routes
 from scripts.write_openapi import main as write_openapi
-from shared.bootstrap import Gateway
 from shared.catalog import Catalog
-from shared.openapi import build_document
+from shared.composition.root import Gateway
+from shared.openapi.document import build_document
 from shared.settings import Settings
 from tests.conftest import HEADERS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.domain.caller import Caller
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.handlers.overflow import process_job

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.embedded import open_embedded_stores
+from shared.composition.embedded import open_embedded_stores
 from shared.domain.chat import TokenUsage
 from shared.domain.usage import UsageRecord
 from shared.metering.meter import DEFAULT_PRICE_TABLE, Meter

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from azure.functions.timer import TimerRequest
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.domain.chat import TokenUsage
 from shared.domain.usage import UsageRecord
 from shared.metering.report_render import csv_safe, render_csv, render_html

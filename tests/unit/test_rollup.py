@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters import sqlite_ledger
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.metering.rollup import first_run_of_the_day, rollup_recent
 from tests.unit.test_prices import record, tokens
 

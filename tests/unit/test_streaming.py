@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.domain.chat import (
     ChatRequest,
     ChatResult,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.domain.upstream import NoCapacity, UpstreamRejected
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from opentelemetry.trace import SpanKind
 
-from shared.bootstrap import Gateway
+from shared.composition.root import Gateway
 from shared.settings import Settings
 from shared.telemetry import sample_queue, setup
 from tests.conftest import HEADERS
