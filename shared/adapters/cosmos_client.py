@@ -11,9 +11,9 @@ Container shapes live in cosmos_containers.py; their RU reasoning is in docs/cos
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -29,13 +29,13 @@ from azure.cosmos.partition_key import PartitionKeyType
 from azure.identity.aio import DefaultAzureCredential
 
 from shared.adapters.cosmos_containers import ContainerSpec, create_containers
+from shared.domain.timestamps import WallClock, utc_now
 
 # Re-exported (``as``) for the adapters that take them from here; the domain owns the format.
 from shared.domain.timestamps import from_iso as from_iso
 from shared.domain.timestamps import iso as iso
 from shared.settings import Settings
 
-Clock = Callable[[], datetime]
 Doc = dict[str, Any]
 
 # The public, documented key of the Cosmos DB emulator; local servers accept any key.
@@ -47,10 +47,6 @@ EMULATOR_KEY = (
 # What @vercel/cosmosdb-server 1.0.1 answers (HTTP 500) when a point read misses: its read
 # handler dereferences the absent document. Only recognised when ``local_server`` is on.
 _LOCAL_SERVER_MISSING = "Cannot read properties of undefined"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def ttl_until(expires_at: datetime, now: datetime) -> int:
@@ -90,7 +86,7 @@ class CosmosConnection:
     credential: AsyncTokenCredential | None = None
     # The local @vercel/cosmosdb-server: turns on the workarounds in docs/cosmos.md, never in Azure.
     local_server: bool = False
-    now: Clock = utc_now
+    now: WallClock = utc_now
 
     def container(self, spec: ContainerSpec) -> ContainerProxy:
         return self.database.get_container_client(spec.name)
@@ -179,7 +175,7 @@ def build_client(
 
 
 async def connect(
-    settings: Settings, *, local_server: bool = False, now: Clock = utc_now
+    settings: Settings, *, local_server: bool = False, now: WallClock = utc_now
 ) -> CosmosConnection:
     client, credential = build_client(settings, local_server=local_server)
     try:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.adapters.sqlite_db import Clock, Database, to_epoch, utc_now
+from shared.adapters.sqlite_db import Database, to_epoch
 from shared.domain.records import QueueMessage, ReceivedMessage
+from shared.domain.timestamps import WallClock, utc_now
 
 DUPLICATE_WINDOW_SECONDS = 600.0
 MAX_DELIVERY_REASON = "MaxDeliveryCountExceeded"
@@ -99,7 +100,9 @@ def _at(epoch: float) -> datetime:
 
 
 class LocalQueue:
-    def __init__(self, path: Path, *, max_delivery_count: int = 5, now: Clock = utc_now) -> None:
+    def __init__(
+        self, path: Path, *, max_delivery_count: int = 5, now: WallClock = utc_now
+    ) -> None:
         if max_delivery_count < 1:
             raise ValueError(f"max_delivery_count must be at least 1, got {max_delivery_count}")
         self._db = Database(path, now=now)

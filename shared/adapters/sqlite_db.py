@@ -27,18 +27,18 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from shared.domain.timestamps import WallClock, utc_now
 
 # Re-exported (``as``) for the adapters that take them from here; the domain owns the format.
 from shared.domain.timestamps import from_iso as from_iso
 from shared.domain.timestamps import iso as iso
 from shared.domain.timestamps import to_utc as to_utc
-
-Clock = Callable[[], datetime]
 
 log = logging.getLogger("gateway.sqlite")
 
@@ -46,10 +46,6 @@ log = logging.getLogger("gateway.sqlite")
 BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_INTERVAL_SECONDS = 1.0
 WAL_RESTART_BYTES = 64 * 2**20
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def to_epoch(value: datetime) -> float:
@@ -68,7 +64,7 @@ class Database:
         self,
         path: Path,
         *,
-        now: Clock = utc_now,
+        now: WallClock = utc_now,
         checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from shared.adapters.cosmos_cache import CosmosCompletionCache
-from shared.adapters.cosmos_client import Clock, CosmosConnection, connect, utc_now
+from shared.adapters.cosmos_client import CosmosConnection, connect
 from shared.adapters.cosmos_counters import CosmosCounterStore
 from shared.adapters.cosmos_jobs import CosmosJobStore
 from shared.adapters.cosmos_ledger import CosmosUsageLedger
 from shared.adapters.cosmos_rollups import CosmosRollupStore
 from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.composition.stores import Stores
+from shared.domain.timestamps import WallClock, utc_now
 from shared.settings import Settings
 
 
@@ -33,7 +34,7 @@ def cosmos_stores(
 
 
 async def open_cosmos_stores(
-    settings: Settings, *, local_server: bool = False, now: Clock = utc_now
+    settings: Settings, *, local_server: bool = False, now: WallClock = utc_now
 ) -> Stores:
     """Connect once (creating database and containers when COSMOS_CREATE_CONTAINERS is on).
 

@@ -13,18 +13,19 @@ from pathlib import Path
 from shared.adapters.local_queue import LocalQueue
 from shared.adapters.sqlite_cache import SqliteCompletionCache
 from shared.adapters.sqlite_counters import SqliteCounterStore
-from shared.adapters.sqlite_db import Clock, Database, utc_now
+from shared.adapters.sqlite_db import Database
 from shared.adapters.sqlite_jobs import SqliteJobStore
 from shared.adapters.sqlite_ledger import SqliteUsageLedger
 from shared.adapters.sqlite_rollups import SqliteRollupStore
 from shared.adapters.sqlite_sessions import SqliteSessionStore
 from shared.composition.stores import Stores
+from shared.domain.timestamps import WallClock, utc_now
 
 STORE_FILE = "gateway.sqlite3"
 QUEUE_FILE = "queue.sqlite3"
 
 
-def open_embedded_stores(data_dir: Path, *, now: Clock = utc_now) -> Stores:
+def open_embedded_stores(data_dir: Path, *, now: WallClock = utc_now) -> Stores:
     """All six stores on one connection to data_dir/gateway.sqlite3 (created if missing).
 
     ``now`` is the clock used for expiry; tests pass a fake one to expire records instantly.
@@ -51,7 +52,7 @@ def open_embedded_stores(data_dir: Path, *, now: Clock = utc_now) -> Stores:
 
 
 def open_embedded_queue(
-    data_dir: Path, max_delivery_count: int = 5, *, now: Clock = utc_now
+    data_dir: Path, max_delivery_count: int = 5, *, now: WallClock = utc_now
 ) -> LocalQueue:
     """The overflow queue in data_dir/queue.sqlite3; both its sender and its receiver."""
     return LocalQueue(data_dir / QUEUE_FILE, max_delivery_count=max_delivery_count, now=now)

@@ -12,12 +12,12 @@ import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.catalog import Catalog
 from shared.composition.stores import Stores
 from shared.deployment_groups import ModelRegistry
+from shared.domain.timestamps import WallClock, utc_now
 from shared.http.caller import CallerResolver, HeaderCallerResolver
 from shared.metering.meter import Meter
 from shared.ports import ChatModel, OverflowQueue, QueueReceiver
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from shared.routing import Router
 
 log = logging.getLogger("gateway.bootstrap")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -47,7 +43,7 @@ class Gateway:
     receiver: QueueReceiver | None = None
     # The router behind `chat` (for health and metrics); None when chat is a single fake.
     router: Router | None = None
-    now: Callable[[], datetime] = _utc_now
+    now: WallClock = utc_now
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -119,7 +115,7 @@ def assemble(
             queue=queue,
             chat=chat,
             callers=build_callers(settings),
-            meter=Meter.from_settings(settings, stores),
+            meter=Meter.from_settings(settings, stores.ledger, stores.counters),
             receiver=receiver,
             router=router,
         )

@@ -6,7 +6,16 @@ Cosmos queries comparing strings) it would silently mean a different instant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+# The wall clock every record's time comes from; tests pass their own to expire things at once.
+WallClock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Now, timezone-aware, in UTC: the gateway's one wall clock."""
+    return datetime.now(UTC)
 
 
 def to_utc(value: datetime) -> datetime:

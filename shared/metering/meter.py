@@ -11,14 +11,13 @@ recovery path: the record was saved on the job by a worker that died before mete
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from shared.domain.caller import Caller
 from shared.domain.chat import TokenUsage
+from shared.domain.timestamps import WallClock, utc_now
 from shared.domain.usage import UsageRecord
 from shared.metering.budget_rules import BudgetConfigError, Spend, parse_budgets
 from shared.metering.budgets import WARNING_HEADER, BudgetBook, Hold
@@ -29,23 +28,14 @@ from shared.metering.prices import (
     PriceTable,
     PriceTableError,
 )
-from shared.ports import UsageLedger
+from shared.ports import CounterStore, UsageLedger
 from shared.settings import ROOT, Settings, SettingsError
-
-if TYPE_CHECKING:
-    from shared.composition.stores import Stores
 
 log = logging.getLogger("gateway.meter")
 
 DEFAULT_PRICE_TABLE = ROOT / "shared" / "prices.json"
 UNPRICED = "unpriced"
 _ZERO = Decimal(0)
-
-Clock = Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +58,7 @@ class Meter:
         prices: PriceTable | None = None,
         budgets: BudgetBook | None = None,
         *,
-        now: Clock = _utc_now,
+        now: WallClock = utc_now,
     ) -> None:
         self._ledger = ledger
         self.prices = prices or PriceTable.load(DEFAULT_PRICE_TABLE)
@@ -76,7 +66,14 @@ class Meter:
         self._now = now
 
     @classmethod
-    def from_settings(cls, settings: Settings, stores: Stores, *, now: Clock = _utc_now) -> Meter:
+    def from_settings(
+        cls,
+        settings: Settings,
+        ledger: UsageLedger,
+        counters: CounterStore,
+        *,
+        now: WallClock = utc_now,
+    ) -> Meter:
         """Load and check the price table and budgets once, at start (fail fast, named)."""
         try:
             prices = PriceTable.load(settings.gateway_price_table_file)
@@ -87,8 +84,8 @@ class Meter:
             budgets = parse_budgets(settings.gateway_budgets, settings.business_unit_ids)
         except BudgetConfigError as exc:
             raise SettingsError(str(exc)) from None
-        book = BudgetBook(budgets, stores.counters, prices.currency) if budgets else None
-        return cls(stores.ledger, prices, book, now=now)
+        book = BudgetBook(budgets, counters, prices.currency) if budgets else None
+        return cls(ledger, prices, book, now=now)
 
     @property
     def currency(self) -> str:

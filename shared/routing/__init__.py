@@ -1,7 +1,7 @@
 """Routing chat calls over many Azure OpenAI deployments (the ChatModel port for the handlers)."""
 
 from shared.routing.breaker import BreakerState, CircuitBreaker
-from shared.routing.clock import Clock, FakeClock, MonotonicClock
+from shared.routing.clock import Clock, MonotonicClock
 from shared.routing.headroom import DeploymentHealth
 from shared.routing.router import Router
 from shared.routing.selection import RoutableDeployment
@@ -11,7 +11,6 @@ __all__ = [
     "CircuitBreaker",
     "Clock",
     "DeploymentHealth",
-    "FakeClock",
     "MonotonicClock",
     "RoutableDeployment",
     "Router",

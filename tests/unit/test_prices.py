@@ -148,7 +148,7 @@ def test_start_fails_when_a_deployed_model_has_no_price(tmp_path: Path) -> None:
     settings = Settings(gateway_data_dir=tmp_path, gateway_price_table_file=path)
     stores = open_embedded_stores(tmp_path)
     with pytest.raises(SettingsError, match=r"GATEWAY_PRICE_TABLE_FILE.*'gpt-4o-mini'"):
-        Meter.from_settings(settings, stores)
+        Meter.from_settings(settings, stores.ledger, stores.counters)
 
 
 async def test_settle_prices_the_record_and_keeps_the_version(tmp_path: Path) -> None:

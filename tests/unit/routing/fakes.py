@@ -20,10 +20,37 @@ from shared.domain.chat import (
     TokenUsage,
 )
 from shared.domain.upstream import UpstreamRejected, UpstreamThrottled, UpstreamUnavailable
-from shared.routing import FakeClock, Router
+from shared.routing import Router
 from shared.settings import DeploymentConfig
 
 GROUP = "gpt-4o-mini"
+
+
+class FakeClock:
+    """A clock that moves only when told to, or when someone sleeps on it.
+
+    ``sleep`` records the requested duration, advances time by it and yields to the loop once,
+    so a test can assert both that no sleep happened and how long a backoff was. The router's
+    cut of a call still in flight at the deadline runs on the loop's timer (real seconds).
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def set(self, when: float) -> None:
+        self._now = when
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self._now += max(0.0, seconds)
+        await asyncio.sleep(0)
 
 
 @dataclass(frozen=True)

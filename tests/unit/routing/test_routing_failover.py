@@ -9,9 +9,17 @@ import pytest
 
 from shared.domain.chat import RateLimitInfo
 from shared.domain.upstream import NoCapacity
-from shared.routing import FakeClock, Router
+from shared.routing import Router
 from shared.routing.headroom import DECAY_SECONDS, TRUST_SECONDS
-from tests.unit.routing.fakes import GROUP, FakeDeployment, chat, router, throttled, unavailable
+from tests.unit.routing.fakes import (
+    GROUP,
+    FakeClock,
+    FakeDeployment,
+    chat,
+    router,
+    throttled,
+    unavailable,
+)
 
 
 async def served_by(r: Router, prompt_tokens: int = 100) -> str:

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from shared.domain.upstream import NoCapacity, UpstreamRejected, UpstreamUnavailable
-from shared.routing import FakeClock, MonotonicClock, Router
-from tests.unit.routing.fakes import FakeDeployment, chat, rejected, router, unavailable
+from shared.routing import MonotonicClock, Router
+from tests.unit.routing.fakes import FakeClock, FakeDeployment, chat, rejected, router, unavailable
 
 
 def breaker_of(r: Router, name: str) -> str:

@@ -6,8 +6,8 @@ import pytest
 
 from shared.domain.chat import RateLimitInfo
 from shared.domain.upstream import NoCapacity
-from shared.routing import FakeClock, Router
-from tests.unit.routing.fakes import FakeDeployment, chat, router, throttled
+from shared.routing import Router
+from tests.unit.routing.fakes import FakeClock, FakeDeployment, chat, router, throttled
 
 
 async def served_by(r: Router, prompt_tokens: int = 100, max_tokens: int = 100) -> str:

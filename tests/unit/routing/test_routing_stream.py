@@ -8,8 +8,8 @@ import pytest
 
 from shared.domain.chat import RateLimitInfo, StreamDelta, StreamEnd, StreamEvent
 from shared.domain.upstream import UpstreamUnavailable
-from shared.routing import FakeClock
 from tests.unit.routing.fakes import (
+    FakeClock,
     FakeDeployment,
     MidStream,
     chat,

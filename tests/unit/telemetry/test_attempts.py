@@ -8,11 +8,11 @@ import pytest
 
 from shared.domain.chat import StreamEnd
 from shared.domain.upstream import UpstreamUnavailable
-from shared.routing import FakeClock, Router
+from shared.routing import Router
 from shared.telemetry import setup
 from shared.telemetry.attempts import TracedDeployment
 from shared.telemetry.tracing import TracedChatModel
-from tests.unit.routing.fakes import FakeDeployment, throttled
+from tests.unit.routing.fakes import FakeClock, FakeDeployment, throttled
 from tests.unit.routing.fakes import chat as routing_chat
 from tests.unit.telemetry.capture import Captured
 
