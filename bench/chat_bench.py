@@ -34,6 +34,7 @@ from shared.domain.chat import TokenUsage
 from shared.domain.records import ChatSession, Turn
 from shared.handlers.chat_prompt import fit_prompt, prompt_budget
 from shared.settings import Settings
+from simulator.settings import SimulatorSettings
 
 HEADERS = {"x-business-unit": "marketing", "x-user-id": "bench@contoso.com"}
 PER_TOKEN_MS = 5.0
@@ -48,9 +49,7 @@ def settings(data_dir: Path) -> Settings:
     # Quota far above what the bench sends: a 429 would measure the router, not the overhead.
     base = Settings(gateway_data_dir=data_dir)
     deployments = [d.model_copy(update={"tpm": 50_000_000}) for d in base.aoai_deployments]
-    return base.model_copy(
-        update={"aoai_deployments": deployments, "simulator_latency_per_token_ms": PER_TOKEN_MS}
-    )
+    return base.model_copy(update={"aoai_deployments": deployments})
 
 
 async def set_latency(sim: httpx.AsyncClient, host: LocalHost, per_token_ms: float) -> None:
@@ -177,7 +176,12 @@ def row(name: str, pairs: list[tuple[float, float]]) -> str:
 async def main(runs: int) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         async with (
-            run_local_host(settings(Path(data_dir)), port=0, simulator_port=0) as host,
+            run_local_host(
+                settings(Path(data_dir)),
+                port=0,
+                simulator_port=0,
+                simulator=SimulatorSettings(latency_per_token_ms=PER_TOKEN_MS),
+            ) as host,
             httpx.AsyncClient(base_url=host.base_url, timeout=60) as gw,
             httpx.AsyncClient(timeout=60) as sim,
         ):

@@ -85,7 +85,10 @@ def scenario_settings(data_dir: Path, scenario: Scenario, simulator_url: str) ->
         for region, tpm in scenario.regions
     ]
     return Settings(
-        gateway_data_dir=data_dir, gateway_telemetry="off", aoai_deployments=deployments
+        gateway_data_dir=data_dir,
+        gateway_telemetry="off",
+        aoai_deployments=deployments,
+        aoai_auth="none",
     )
 
 
@@ -101,8 +104,7 @@ async def use_router(gw: Gateway, strategy: Strategy, window: float) -> Router:
             config,
             api_version=gw.settings.aoai_api_version,
             timeout=gw.settings.aoai_timeout_seconds,
-            token_provider=None,
-            simulated=True,
+            credential="bench",
         )
         gw.closers.append(client.close)
         tokenizer = gw.models.group(config.group_name).tokenizer

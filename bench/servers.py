@@ -129,7 +129,13 @@ def gateway_env(simulator_url: str, data_dir: Path) -> dict[str, str]:
     env.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)
     env.pop("SERVICEBUS_CONNECTION_STRING", None)
     env.pop("SERVICEBUS_FULLY_QUALIFIED_NAMESPACE", None)
-    env.update({"AOAI_DEPLOYMENTS": json.dumps(deployments), "GATEWAY_DATA_DIR": str(data_dir)})
+    env.update(
+        {
+            "AOAI_DEPLOYMENTS": json.dumps(deployments),
+            "AOAI_AUTH": "none",  # the simulator checks no credential
+            "GATEWAY_DATA_DIR": str(data_dir),
+        }
+    )
     return env
 
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devhost.host import run_local_host
-from shared.settings import ROOT, SIMULATOR_PORT, SettingsError, load_settings
+from shared.settings import ROOT, Settings, SettingsError, load_settings
+from simulator.settings import SIMULATOR_HOST, SIMULATOR_PORT, SimulatorSettings
 
 
 def load_local_settings(path: Path) -> None:
@@ -26,12 +27,19 @@ def load_local_settings(path: Path) -> None:
         os.environ.setdefault(key, str(value))
 
 
+def points_at_simulator(settings: Settings) -> bool:
+    """Whether any deployment has the default endpoint, where this host serves the simulator."""
+    default = f"http://{SIMULATOR_HOST}:{SIMULATOR_PORT}"
+    return any(str(d.endpoint).rstrip("/") == default for d in settings.aoai_deployments)
+
+
 async def main(port: int, simulator: bool) -> None:
     settings = load_settings()
     async with run_local_host(
         settings,
         port=port,
-        simulator_port=SIMULATOR_PORT if simulator and settings.uses_simulator else None,
+        simulator_port=SIMULATOR_PORT if simulator and points_at_simulator(settings) else None,
+        simulator=SimulatorSettings(),
     ) as local:
         print(f"genai-gateway is serving {local.base_url}/api  (Ctrl-C stops it)", flush=True)
         if local.simulator_url:

@@ -21,6 +21,7 @@ from shared.composition.root import Gateway, build_gateway, use_gateway
 from shared.settings import Settings
 from simulator.config import SimulatorConfig
 from simulator.serve import serve_asgi, serve_simulator
+from simulator.settings import SimulatorSettings
 
 log = logging.getLogger("devhost")
 
@@ -41,11 +42,12 @@ def indexed_app() -> IndexedApp:
 
 
 def point_at_simulator(settings: Settings, simulator_url: str) -> Settings:
-    """The same settings with every simulated deployment's endpoint at ``simulator_url``."""
+    """The same settings with every deployment's endpoint at ``simulator_url``, which checks no
+    credential (AOAI_AUTH=none; a deployment's configured key is still sent)."""
     deployments = [
         d.model_copy(update={"endpoint": HttpUrl(simulator_url)}) for d in settings.aoai_deployments
     ]
-    return settings.model_copy(update={"aoai_deployments": deployments})
+    return settings.model_copy(update={"aoai_deployments": deployments, "aoai_auth": "none"})
 
 
 @contextlib.asynccontextmanager
@@ -55,14 +57,20 @@ async def run_local_host(
     host: str = "127.0.0.1",
     port: int = 0,
     simulator_port: int | None = 0,
+    simulator: SimulatorSettings | None = None,
     run_triggers: bool = True,
 ) -> AsyncIterator[LocalHost]:
-    """Serve the app; simulator_port=None skips the simulator (deployments are real)."""
+    """Serve the app; simulator_port=None skips the simulator (deployments are real).
+    ``simulator``: its knobs (default: read from ``SIMULATOR_*``)."""
     async with contextlib.AsyncExitStack() as stack:
         simulator_url = None
         if simulator_port is not None:
             simulator_url = await stack.enter_async_context(
-                serve_simulator(SimulatorConfig.from_settings(settings), host, simulator_port)
+                serve_simulator(
+                    SimulatorConfig.from_settings(settings, simulator or SimulatorSettings()),
+                    host,
+                    simulator_port,
+                )
             )
             settings = point_at_simulator(settings, simulator_url)
         gateway = await build_gateway(settings)

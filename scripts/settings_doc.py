@@ -6,7 +6,10 @@ import re
 import sys
 from pathlib import Path
 
+from pydantic_settings import BaseSettings
+
 from shared.settings import ROOT, Settings
+from simulator.settings import SimulatorSettings
 
 INTRO = """# Settings
 
@@ -18,9 +21,29 @@ file is stale. Names are App Setting / `local.settings.json` "Values" keys (case
 """
 
 
+SIMULATOR_INTRO = """
+## The local host's simulator
+
+Read by `python -m devhost` and `python -m simulator` (`simulator/settings.py`), never by the
+deployed app.
+
+| setting | type | default | meaning |
+| --- | --- | --- | --- |
+"""
+
+
 def render() -> str:
+    return (
+        INTRO
+        + table(Settings)
+        + SIMULATOR_INTRO
+        + table(SimulatorSettings, prefix=SimulatorSettings.model_config.get("env_prefix", ""))
+    )
+
+
+def table(settings: type[BaseSettings], prefix: str = "") -> str:
     rows = []
-    for name, field in Settings.model_fields.items():
+    for name, field in settings.model_fields.items():
         annotation = field.annotation
         kind = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
         kind = kind or re.sub(r"\b[a-z_]+\.", "", str(annotation))  # drop module paths
@@ -30,8 +53,8 @@ def render() -> str:
         if name in ("gateway_data_dir", "gateway_price_table_file"):
             default = "(repo-relative path)"
         text = (field.description or "").replace("|", "\\|")
-        rows.append(f"| `{name.upper()}` | `{kind}` | `{default}` | {text} |")
-    return INTRO + "\n".join(rows) + "\n"
+        rows.append(f"| `{(prefix + name).upper()}` | `{kind}` | `{default}` | {text} |")
+    return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":

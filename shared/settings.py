@@ -24,23 +24,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from shared.structured_settings import (
-    SIMULATOR_HOST,
-    SIMULATOR_PORT,
     BusinessUnitConfig,
     DeploymentConfig,
     ModelConfig,
     default_business_units,
     default_deployments,
     default_models,
-    simulator_endpoint,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 
 __all__ = [
     "ROOT",
-    "SIMULATOR_HOST",
-    "SIMULATOR_PORT",
     "BusinessUnitConfig",
     "DeploymentConfig",
     "ModelConfig",
@@ -120,6 +115,12 @@ class Settings(BaseSettings):
         default_factory=default_models,
         description='JSON map model -> {"context_window", "encoding"}',
     )
+    aoai_auth: Literal["entra", "key", "none"] = Field(
+        default="entra",
+        description="How deployments without api_key_setting authenticate: entra (Entra ID via "
+        "DefaultAzureCredential), key (every deployment must name its key setting) or none (no "
+        "credential: the local simulator). A deployment's configured key is always used",
+    )
     aoai_api_version: str = Field(default="2024-10-21", description="Azure OpenAI API version")
     aoai_timeout_seconds: float = Field(
         default=60.0, gt=0, description="Timeout of one upstream HTTP call"
@@ -171,20 +172,6 @@ class Settings(BaseSettings):
         default="off", description="Exporter when no Application Insights connection string"
     )
 
-    # --- local host + simulator ------------------------------------------------------------
-    simulator_latency_ms: float = Field(
-        default=0.0, ge=0, description="Simulator: fixed latency per call"
-    )
-    simulator_latency_per_token_ms: float = Field(
-        default=0.0, ge=0, description="Simulator: latency per completion token"
-    )
-    simulator_fault_rate: float = Field(
-        default=0.0, ge=0, le=1, description="Simulator: fraction of calls answered 5xx"
-    )
-    simulator_time_scale: float = Field(
-        default=1.0, gt=0, description="Simulator: simulated seconds per real second"
-    )
-
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
         names = [d.name for d in self.aoai_deployments]
@@ -198,6 +185,11 @@ class Settings(BaseSettings):
                     f"AOAI_DEPLOYMENTS: deployment {d.name!r} uses model {d.model!r}, "
                     f"which AOAI_MODELS does not define (known: {sorted(self.aoai_models)})"
                 )
+        keyless = [d.name for d in self.aoai_deployments if not d.api_key_setting]
+        if self.aoai_auth == "key" and keyless:
+            raise ValueError(
+                f"AOAI_AUTH=key: deployments {keyless} name no api_key_setting in AOAI_DEPLOYMENTS"
+            )
         bus = [b.id for b in self.gateway_business_units]
         if len(set(bus)) != len(bus):
             raise ValueError(f"GATEWAY_BUSINESS_UNITS: ids must be unique, got {bus}")
@@ -227,11 +219,6 @@ class Settings(BaseSettings):
             self.servicebus_fully_qualified_namespace
             or self.servicebus_connection_string.get_secret_value()
         )
-
-    @property
-    def uses_simulator(self) -> bool:
-        sim = simulator_endpoint()
-        return any(str(d.endpoint).rstrip("/") == sim for d in self.aoai_deployments)
 
 
 class SettingsError(RuntimeError):

@@ -33,7 +33,7 @@ class DeploymentConfig(_Strict):
     api_key_setting: str = Field(
         default="",
         description="Name of the App Setting (or Key Vault reference) holding this deployment's "
-        "key; empty means Entra ID via DefaultAzureCredential",
+        "key, used whenever set; empty: AOAI_AUTH decides",
     )
 
     @property

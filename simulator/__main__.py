@@ -10,9 +10,10 @@ import argparse
 
 import uvicorn
 
-from shared.settings import SIMULATOR_HOST, SIMULATOR_PORT, Settings, load_settings
+from shared.settings import Settings, load_settings
 from simulator.app import create_app
 from simulator.config import SimDeployment, SimulatorConfig
+from simulator.settings import SIMULATOR_HOST, SIMULATOR_PORT, SimulatorSettings
 
 
 def _deployment(text: str) -> tuple[str, str, int]:
@@ -43,8 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_config(args: argparse.Namespace, settings: Settings) -> SimulatorConfig:
-    base = SimulatorConfig.from_settings(settings)
+def build_config(
+    args: argparse.Namespace, settings: Settings, knobs: SimulatorSettings
+) -> SimulatorConfig:
+    base = SimulatorConfig.from_settings(settings, knobs)
     if args.deployment:
         # Encoding by model as the gateway knows it, so both count prompt tokens alike.
         models = settings.aoai_models
@@ -67,12 +70,12 @@ def build_config(args: argparse.Namespace, settings: Settings) -> SimulatorConfi
         "fault_rate": args.fault_rate,
     }
     defaults = {
-        "latency_ms": settings.simulator_latency_ms,
-        "latency_per_token_ms": settings.simulator_latency_per_token_ms,
-        "fault_rate": settings.simulator_fault_rate,
+        "latency_ms": knobs.latency_ms,
+        "latency_per_token_ms": knobs.latency_per_token_ms,
+        "fault_rate": knobs.fault_rate,
     }
     patch = {k: (defaults[k] if v is None else v) for k, v in live.items()}
-    time_scale = settings.simulator_time_scale if args.time_scale is None else args.time_scale
+    time_scale = knobs.time_scale if args.time_scale is None else args.time_scale
     return SimulatorConfig(
         deployments=tuple(d.updated(patch) for d in base.deployments),
         time_scale=time_scale,
@@ -82,7 +85,7 @@ def build_config(args: argparse.Namespace, settings: Settings) -> SimulatorConfi
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    config = build_config(args, load_settings())
+    config = build_config(args, load_settings(), SimulatorSettings())
     names = ", ".join(f"{d.name} ({d.model}, {d.tpm} TPM)" for d in config.deployments)
     print(f"Azure OpenAI simulator on http://{args.host}:{args.port}: {names}")
     uvicorn.run(create_app(config), host=args.host, port=args.port, access_log=False)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.settings import Settings
+from simulator.settings import SimulatorSettings
 
 Encoding = Literal["o200k_base", "cl100k_base"]
 
@@ -81,8 +82,8 @@ class SimulatorConfig(_Frozen):
         return self
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SimulatorConfig:
-        """The deployments the gateway is configured with, behaving as ``SIMULATOR_*`` says."""
+    def from_settings(cls, settings: Settings, knobs: SimulatorSettings) -> SimulatorConfig:
+        """The deployments the gateway is configured with, behaving as ``knobs`` say."""
         return cls(
             deployments=tuple(
                 SimDeployment(
@@ -91,11 +92,11 @@ class SimulatorConfig(_Frozen):
                     tpm=d.tpm,
                     rpm=d.rpm,  # None: derived from TPM the same way, also after a live change
                     encoding=settings.aoai_models[d.model].encoding,
-                    latency_ms=settings.simulator_latency_ms,
-                    latency_per_token_ms=settings.simulator_latency_per_token_ms,
-                    fault_rate=settings.simulator_fault_rate,
+                    latency_ms=knobs.latency_ms,
+                    latency_per_token_ms=knobs.latency_per_token_ms,
+                    fault_rate=knobs.fault_rate,
                 )
                 for d in settings.aoai_deployments
             ),
-            time_scale=settings.simulator_time_scale,
+            time_scale=knobs.time_scale,
         )

@@ -16,7 +16,6 @@ annotations first, ~60 µs per call for a body the gateway has already built and
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -45,12 +44,13 @@ from shared.settings import DeploymentConfig
 from shared.tokenizer import Tokenizer
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
-SIMULATOR_KEY = "local-simulator"  # the simulator accepts any key; this one names itself in logs
 
 CHAT_COMPLETIONS = "/chat/completions"  # the Azure client maps it to /deployments/{model}/...
 STREAM_OPTIONS = {"include_usage": True}  # the final chunk carries the usage
 
 TokenProvider = Callable[[], Awaitable[str]]
+# An API key, or a function returning an Entra ID bearer token (the composition root decides).
+Credential = str | TokenProvider
 
 
 def build_client(
@@ -58,8 +58,7 @@ def build_client(
     *,
     api_version: str,
     timeout: float,
-    token_provider: TokenProvider | None,
-    simulated: bool,
+    credential: Credential,
 ) -> AsyncAzureOpenAI:
     """One client per deployment, created once per process by the composition root."""
     common: dict[str, Any] = {
@@ -69,18 +68,9 @@ def build_client(
         "max_retries": 0,
         "http_client": openai.DefaultAioHttpClient(timeout=timeout),
     }
-    if simulated:
-        return AsyncAzureOpenAI(api_key=SIMULATOR_KEY, **common)
-    if config.api_key_setting:
-        key = os.environ.get(config.api_key_setting, "")
-        if not key:
-            raise RuntimeError(
-                f"deployment {config.name!r}: App Setting {config.api_key_setting!r} is empty"
-            )
-        return AsyncAzureOpenAI(api_key=key, **common)
-    if token_provider is None:
-        raise RuntimeError(f"deployment {config.name!r}: no key setting and no Entra ID provider")
-    return AsyncAzureOpenAI(azure_ad_token_provider=token_provider, **common)
+    if isinstance(credential, str):
+        return AsyncAzureOpenAI(api_key=credential, **common)
+    return AsyncAzureOpenAI(azure_ad_token_provider=credential, **common)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

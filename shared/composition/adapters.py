@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Mapping
 
 from shared.adapters.openai_deployment import (
     COGNITIVE_SERVICES_SCOPE,
     AzureOpenAIDeployment,
+    Credential,
     TokenProvider,
     build_client,
 )
@@ -15,11 +17,14 @@ from shared.composition.stores import Stores
 from shared.deployment_groups import ModelRegistry
 from shared.ports import OverflowQueue, QueueReceiver
 from shared.routing import Router
-from shared.settings import SIMULATOR_HOST, SIMULATOR_PORT, Settings
+from shared.settings import DeploymentConfig, Settings, SettingsError
 
 log = logging.getLogger("gateway.wiring")
 
 Closer = Callable[[], Awaitable[None]]
+
+# Sent as the api-key with AOAI_AUTH=none: the client needs some key, the endpoint checks none.
+NO_CREDENTIAL = "no-credential"
 
 
 async def build_stores(settings: Settings) -> Stores:
@@ -50,19 +55,35 @@ async def build_queue(
     return local, local, local.close
 
 
-def _is_simulated(endpoint: str) -> bool:
-    return endpoint.rstrip("/") == f"http://{SIMULATOR_HOST}:{SIMULATOR_PORT}" or (
-        endpoint.startswith(("http://127.", "http://localhost"))
-    )
+def deployment_credential(
+    config: DeploymentConfig,
+    auth: str,
+    token_provider: TokenProvider | None,
+    environ: Mapping[str, str],
+) -> Credential:
+    """A configured key is always used; otherwise AOAI_AUTH decides (Entra ID, or no credential
+    for the simulator). Nothing is inferred from the endpoint's URL."""
+    if config.api_key_setting:
+        key = environ.get(config.api_key_setting, "")
+        if not key:
+            raise SettingsError(
+                f"AOAI_DEPLOYMENTS: deployment {config.name!r} reads its key from App Setting "
+                f"{config.api_key_setting!r}, which is empty"
+            )
+        return key
+    if auth == "none":
+        return NO_CREDENTIAL
+    if token_provider is None:
+        raise SettingsError(f"AOAI_AUTH={auth}: deployment {config.name!r} has no credential")
+    return token_provider
 
 
 def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Closer]:
     """One AsyncAzureOpenAI client per deployment, and the router over them."""
     token_provider: TokenProvider | None = None
     credential = None
-    if any(
-        not d.api_key_setting and not _is_simulated(str(d.endpoint))
-        for d in settings.aoai_deployments
+    if settings.aoai_auth == "entra" and any(
+        not d.api_key_setting for d in settings.aoai_deployments
     ):
         from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
 
@@ -75,8 +96,9 @@ def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Close
             config,
             api_version=settings.aoai_api_version,
             timeout=settings.aoai_timeout_seconds,
-            token_provider=token_provider,
-            simulated=_is_simulated(str(config.endpoint)),
+            credential=deployment_credential(
+                config, settings.aoai_auth, token_provider, os.environ
+            ),
         )
         clients.append(client)
         tokenizer = models.group(config.group_name).tokenizer

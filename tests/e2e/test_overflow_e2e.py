@@ -12,6 +12,7 @@ from devhost.host import LocalHost, run_local_host
 from shared.domain.records import Job
 from shared.handlers.overflow import job_message
 from shared.settings import Settings
+from simulator.settings import SimulatorSettings
 
 pytestmark = pytest.mark.e2e
 
@@ -39,9 +40,10 @@ async def poll(client: httpx.AsyncClient, location: str, wait_s: float = 20.0) -
 
 async def test_saturated_deployments_queue_then_complete_metered_once(tmp_path: Path) -> None:
     # A compressed clock: the simulator's one-minute quota window passes in two seconds.
-    settings = Settings(gateway_data_dir=tmp_path, simulator_time_scale=30)
+    settings = Settings(gateway_data_dir=tmp_path)
+    knobs = SimulatorSettings(time_scale=30)
     async with (
-        run_local_host(settings, port=0, simulator_port=0) as local,
+        run_local_host(settings, port=0, simulator_port=0, simulator=knobs) as local,
         httpx.AsyncClient(base_url=local.base_url, timeout=10) as client,
     ):
         await set_tpm(client, local, 50)  # every request costs more than the whole quota

@@ -19,6 +19,7 @@ import pytest
 from devhost.host import LocalHost, run_local_host
 from shared.domain.usage import UsageRecord
 from shared.settings import Settings
+from simulator.settings import SimulatorSettings
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +29,9 @@ SSE = {**HEADERS, "accept": "text/event-stream"}
 
 @pytest.fixture
 async def host(tmp_path: Path) -> AsyncIterator[LocalHost]:
-    settings = Settings(gateway_data_dir=tmp_path, simulator_latency_per_token_ms=2.0)
-    async with run_local_host(settings, port=0, simulator_port=0) as running:
+    settings = Settings(gateway_data_dir=tmp_path)
+    knobs = SimulatorSettings(latency_per_token_ms=2.0)
+    async with run_local_host(settings, port=0, simulator_port=0, simulator=knobs) as running:
         yield running
 
 

@@ -84,9 +84,7 @@ async def deployment(
             "tpm": 10_000,
         }
     )
-    client = build_client(
-        config, api_version="2024-10-21", timeout=read_timeout, token_provider=None, simulated=True
-    )
+    client = build_client(config, api_version="2024-10-21", timeout=read_timeout, credential="test")
     try:
         yield AzureOpenAIDeployment(config, client, Tokenizer("o200k_base"))
     finally:
@@ -149,7 +147,10 @@ async def test_the_breaker_settings_reach_the_router() -> None:
     async with deployment(counted_drop) as east:
         deployments = [east.config.model_dump(mode="json")]
         settings = Settings(
-            aoai_deployments=deployments, aoai_breaker_failures=2, aoai_breaker_open_seconds=60
+            aoai_deployments=deployments,
+            aoai_auth="none",
+            aoai_breaker_failures=2,
+            aoai_breaker_open_seconds=60,
         )
         router, close = build_chat(settings, ModelRegistry.from_settings(settings))
         try:

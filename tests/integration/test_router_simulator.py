@@ -66,9 +66,7 @@ async def simulated(east_tpm: int, west_priority: int) -> AsyncIterator[tuple[De
                     "tpm": east_tpm if name == "east" else TPM,
                 }
             )
-            client = build_client(
-                config, api_version="2024-10-21", timeout=5, token_provider=None, simulated=True
-            )
+            client = build_client(config, api_version="2024-10-21", timeout=5, credential="test")
             clients.append(client)
             adapters.append(AzureOpenAIDeployment(config, client, TOKENIZER))
         try:

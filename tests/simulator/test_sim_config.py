@@ -8,12 +8,14 @@ from pydantic import ValidationError
 from shared.settings import Settings
 from simulator.__main__ import _parser, build_config
 from simulator.config import SimDeployment, SimulatorConfig
+from simulator.settings import SimulatorSettings
 
 
 def test_from_settings_mirrors_the_gateways_deployments() -> None:
-    settings = Settings(simulator_latency_ms=5, simulator_fault_rate=0.1, simulator_time_scale=30)
+    settings = Settings()
+    knobs = SimulatorSettings(latency_ms=5, fault_rate=0.1, time_scale=30)
 
-    config = SimulatorConfig.from_settings(settings)
+    config = SimulatorConfig.from_settings(settings, knobs)
 
     assert [d.name for d in config.deployments] == [d.name for d in settings.aoai_deployments]
     assert [d.tpm for d in config.deployments] == [d.tpm for d in settings.aoai_deployments]
@@ -35,7 +37,7 @@ def test_command_line_deployments_replace_the_settings_ones() -> None:
         ]
     )
 
-    config = build_config(args, Settings())
+    config = build_config(args, Settings(), SimulatorSettings())
 
     assert [(d.name, d.model, d.tpm, d.encoding) for d in config.deployments] == [
         ("a", "gpt-35-turbo", 2000, "cl100k_base"),

@@ -8,6 +8,7 @@ import pytest
 
 from scripts.settings_doc import render
 from shared.settings import ROOT, Settings, SettingsError, load_settings
+from simulator.settings import SimulatorSettings
 
 SAMPLE = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
 # Keys the Functions host itself reads; not gateway settings.
@@ -21,7 +22,8 @@ HOST_KEYS = {
 
 def test_sample_keys_are_exactly_the_settings_fields() -> None:
     fields = {name.upper() for name in Settings.model_fields}
-    assert set(SAMPLE) - HOST_KEYS == fields
+    simulator = {f"SIMULATOR_{name.upper()}" for name in SimulatorSettings.model_fields}
+    assert set(SAMPLE) - HOST_KEYS == fields | simulator
 
 
 def test_sample_values_load(monkeypatch: pytest.MonkeyPatch) -> None:
