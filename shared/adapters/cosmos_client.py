@@ -38,16 +38,6 @@ from shared.settings import Settings
 
 Doc = dict[str, Any]
 
-# The public, documented key of the Cosmos DB emulator; local servers accept any key.
-# https://learn.microsoft.com/azure/cosmos-db/emulator#authentication
-EMULATOR_KEY = (
-    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
-)
-
-# What @vercel/cosmosdb-server 1.0.1 answers (HTTP 500) when a point read misses: its read
-# handler dereferences the absent document. Only recognised when ``local_server`` is on.
-_LOCAL_SERVER_MISSING = "Cannot read properties of undefined"
-
 
 def ttl_until(expires_at: datetime, now: datetime) -> int:
     """Seconds left, as Cosmos wants an item ``ttl``: a positive integer, never 0 or null.
@@ -84,8 +74,6 @@ class CosmosConnection:
     client: CosmosClient
     database: DatabaseProxy
     credential: AsyncTokenCredential | None = None
-    # The local @vercel/cosmosdb-server: turns on the workarounds in docs/cosmos.md, never in Azure.
-    local_server: bool = False
     now: WallClock = utc_now
 
     def container(self, spec: ContainerSpec) -> ContainerProxy:
@@ -136,14 +124,6 @@ class CosmosConnection:
             return dict(await container.read_item(doc_id, partition_key=partition_key))
         except CosmosResourceNotFoundError:
             return None
-        except CosmosHttpResponseError as exc:
-            if self._is_local_server_miss(exc):
-                return None
-            raise
-
-    def _is_local_server_miss(self, exc: CosmosHttpResponseError) -> bool:
-        # Real Cosmos answers a miss with 404; a 500 there is a real fault and must surface.
-        return self.local_server and status_of(exc) == 500 and _LOCAL_SERVER_MISSING in str(exc)
 
     async def ping(self) -> None:
         """Readiness: one metadata read of the database (raises when unreachable)."""
@@ -155,29 +135,32 @@ class CosmosConnection:
             await self.credential.close()
 
 
-def build_client(
-    settings: Settings, *, local_server: bool = False
-) -> tuple[CosmosClient, AsyncTokenCredential | None]:
+def build_client(settings: Settings) -> tuple[CosmosClient, AsyncTokenCredential | None]:
     """Connection string, else endpoint + key, else endpoint + Entra ID (managed identity)."""
-    # A local server advertises https:// endpoints it does not serve; discovery would follow them.
-    options: dict[str, Any] = {"enable_endpoint_discovery": False} if local_server else {}
     connection_string = settings.cosmos_connection_string.get_secret_value()
     key = settings.cosmos_key.get_secret_value()
     if connection_string:
-        client = CosmosClient.from_connection_string(connection_string, **options)
+        client = CosmosClient.from_connection_string(connection_string)
         return client, None
     if not settings.cosmos_endpoint:
         raise ValueError("COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING is required for Cosmos DB")
     if key:
-        return CosmosClient(settings.cosmos_endpoint, key, **options), None
+        return CosmosClient(settings.cosmos_endpoint, key), None
     credential = DefaultAzureCredential()
-    return CosmosClient(settings.cosmos_endpoint, credential, **options), credential
+    return CosmosClient(settings.cosmos_endpoint, credential), credential
 
 
-async def connect(
-    settings: Settings, *, local_server: bool = False, now: WallClock = utc_now
-) -> CosmosConnection:
-    client, credential = build_client(settings, local_server=local_server)
+async def connect(settings: Settings, *, now: WallClock = utc_now) -> CosmosConnection:
+    client, credential = build_client(settings)
+    database = await open_database(client, credential, settings)
+    return CosmosConnection(client, database, credential, now=now)
+
+
+async def open_database(
+    client: CosmosClient, credential: AsyncTokenCredential | None, settings: Settings
+) -> DatabaseProxy:
+    """The database (and its containers, when COSMOS_CREATE_CONTAINERS is on); on failure the
+    client and credential are closed."""
     try:
         if settings.cosmos_create_containers:
             database = await client.create_database_if_not_exists(settings.cosmos_database)
@@ -189,4 +172,4 @@ async def connect(
         if credential is not None:
             await credential.close()
         raise
-    return CosmosConnection(client, database, credential, local_server=local_server, now=now)
+    return database

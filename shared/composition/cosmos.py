@@ -33,12 +33,6 @@ def cosmos_stores(
     )
 
 
-async def open_cosmos_stores(
-    settings: Settings, *, local_server: bool = False, now: WallClock = utc_now
-) -> Stores:
-    """Connect once (creating database and containers when COSMOS_CREATE_CONTAINERS is on).
-
-    ``local_server`` is for @vercel/cosmosdb-server only (no endpoint discovery, its 500-on-miss
-    read as a miss); it must stay off against Azure, where a 500 is a fault.
-    """
-    return cosmos_stores(await connect(settings, local_server=local_server, now=now))
+async def open_cosmos_stores(settings: Settings, *, now: WallClock = utc_now) -> Stores:
+    """Connect once (creating database and containers when COSMOS_CREATE_CONTAINERS is on)."""
+    return cosmos_stores(await connect(settings, now=now))
