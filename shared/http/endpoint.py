@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,10 +21,6 @@ if TYPE_CHECKING:
     from shared.handlers.usecase_call import Answer
 
 
-_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_UUID4_SET = (0x8000 << 48) | (4 << 76)
-
-
 @dataclass(frozen=True, slots=True)
 class Context:
     gateway: Gateway
@@ -37,10 +33,7 @@ Handler = Callable[[Request, Context], Awaitable[Response]]
 
 def new_request_id() -> str:
     # Server-generated: the request id keys the usage record, so a caller must not choose it.
-    # uuid.uuid4().hex without building a UUID object (~1.3 µs less): 122 random bits with the
-    # version (4) and variant (RFC 4122) bits set exactly as uuid.UUID(version=4) sets them.
-    value = int.from_bytes(os.urandom(16), "big")
-    return f"{value & _UUID4_CLEAR | _UUID4_SET:032x}"
+    return uuid.uuid4().hex
 
 
 # The encoder Starlette's JSONResponse.render builds on every response (json.dumps with these
@@ -59,16 +52,6 @@ def answer_response(answer: Answer) -> JSONResponse:
     return AnswerResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-def _set_request_id(response: Response, request_id: str) -> None:
-    """``response.headers["x-request-id"] = request_id``, which builds a MutableHeaders view to
-    replace a header the response almost never has (~5x the cost of this scan)."""
-    for name, _ in response.raw_headers:
-        if name == b"x-request-id":
-            response.headers["x-request-id"] = request_id
-            return
-    response.raw_headers.append((b"x-request-id", request_id.encode("latin-1")))
-
-
 async def serve(request: Request, handler: Handler) -> Response:
     request_id = new_request_id()
 
@@ -79,7 +62,7 @@ async def serve(request: Request, handler: Handler) -> Response:
             response = await handler(request, Context(gateway, caller, request_id))
         except Exception as exc:
             return error_response(exc, request_id)
-        _set_request_id(response, request_id)
+        response.headers["x-request-id"] = request_id
         return response
 
     # The request span and the log context; a caller's x-request-id is kept apart from ours

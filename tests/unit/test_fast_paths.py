@@ -18,7 +18,7 @@ from shared.domain.chat import Message
 from shared.domain.usage import UsageRecord
 from shared.handlers.prepare import cache_key
 from shared.handlers.usecase_call import Answer
-from shared.http.endpoint import _set_request_id, answer_response, new_request_id
+from shared.http.endpoint import answer_response, new_request_id
 from shared.http.request import header
 from shared.tokenizer import MEMO_ENTRIES, MEMO_TEXTS, Tokenizer
 
@@ -103,14 +103,6 @@ def test_header_is_mapping_get() -> None:
 def test_utc_record_months_match_across_zones() -> None:
     record = dataclasses.replace(_record(), created_at=AT.astimezone(UTC))
     assert record.month == AT.astimezone(UTC).strftime("%Y-%m")
-
-
-@pytest.mark.parametrize("headers", [{}, {"x-request-id": "theirs"}, {"X-Request-Id": "theirs"}])
-def test_the_request_id_header_is_set_as_mutable_headers_set_it(headers: dict[str, str]) -> None:
-    ours, expected = JSONResponse({}, headers=headers), JSONResponse({}, headers=headers)
-    _set_request_id(ours, "abc")
-    expected.headers["x-request-id"] = "abc"
-    assert ours.raw_headers == expected.raw_headers
 
 
 def test_answers_render_as_starlettes_json_response() -> None:
