@@ -15,10 +15,10 @@ from typing import Any
 
 import jwt
 
+from shared.auth.header_caller import ROLE, check_business_unit, check_user
 from shared.auth.jwks import ALLOWED_ALGORITHMS, JwksCache
 from shared.domain.caller import Caller
 from shared.domain.errors import Unauthorized
-from shared.http.caller import ROLE, check_business_unit, check_user
 
 # Entra access tokens are 1-3 KB; a much larger header is an attack on the parser, not a token.
 MAX_TOKEN_CHARS = 16 * 1024

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shared.auth.header_caller import CallerResolver, HeaderCallerResolver
 from shared.catalog import Catalog
 from shared.composition.stores import Stores
 from shared.deployment_groups import ModelRegistry
 from shared.domain.timestamps import WallClock, utc_now
-from shared.http.caller import CallerResolver, HeaderCallerResolver
 from shared.metering.meter import Meter
 from shared.ports import ChatModel, OverflowQueue, QueueReceiver
 from shared.settings import Settings, get_settings

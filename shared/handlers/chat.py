@@ -32,7 +32,7 @@ from shared.handlers.chat_prompt import fit_prompt, prompt_budget
 from shared.handlers.prepare import PreparedCall
 from shared.handlers.streaming import SseStream, open_stream
 from shared.handlers.usecase_call import Answer, metered_call
-from shared.http.request import validate
+from shared.handlers.validation import validate
 from shared.ports import AlreadyExists, ConcurrencyConflict
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from shared.deployment_groups import ModelRegistry
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatRequest, Message
 from shared.domain.errors import Forbidden, NotFound, PayloadTooLarge
-from shared.http.request import validate
+from shared.handlers.validation import validate
 
 # json.dumps(..., separators=(",", ":"), ensure_ascii=False), its encoder built once.
 _ENCODE_KEY = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

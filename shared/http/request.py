@@ -10,9 +10,8 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from shared.domain.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -23,8 +22,6 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_LOG_VALUE_CHARS = 200
 # Control, format (bidi overrides) and line/paragraph separators: what can forge or hide log lines.
 _UNSAFE_IN_LOGS = frozenset({"Cc", "Cf", "Zl", "Zp"})
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def header(headers: Mapping[str, str], name: str, default: str = "") -> str:
@@ -92,25 +89,6 @@ def check_json_shape(data: Any) -> None:
             stack.extend((v, depth + 1) for v in node)
         if keys > MAX_JSON_KEYS:
             raise BadRequest(f"JSON has more than {MAX_JSON_KEYS} members", code="json_too_large")
-
-
-def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic errors as machine-readable details, without echoing the input values."""
-    return [
-        {"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
-        for err in exc.errors(include_input=False, include_url=False)
-    ]
-
-
-def validate(model: type[M], data: Any) -> M:
-    if not isinstance(data, dict):
-        raise BadRequest("request body must be a JSON object", code="invalid_body")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise BadRequest(
-            "request body failed validation", code="validation_failed", details=field_errors(exc)
-        ) from None
 
 
 def route_param(request: Request, name: str) -> str:

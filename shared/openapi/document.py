@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.auth.header_caller import USER_ID
 from shared.catalog import Catalog
-from shared.http.caller import USER_ID
 from shared.http.request import SESSION_ID
 from shared.openapi import schemas as s
 from shared.openapi.chat import chat_schemas

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.auth.header_caller import HeaderCallerResolver
 from shared.domain.errors import Forbidden
-from shared.http.caller import HeaderCallerResolver
 from shared.http.request import safe_log_value
 
 ROOT = Path(__file__).resolve().parents[2]

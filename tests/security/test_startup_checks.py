@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.auth.header_caller import HeaderCallerResolver
 from shared.auth.jwt_caller import JwtCallerResolver
 from shared.composition.root import build_callers
-from shared.http.caller import HeaderCallerResolver
 from shared.settings import Settings, SettingsError
 
 ISSUER = "https://login.microsoftonline.com/t/v2.0"
