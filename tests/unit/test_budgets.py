@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,7 +149,7 @@ async def test_a_soft_budget_warns_every_call_but_logs_once_per_interval(
 ) -> None:
     m = meter(stores, [{**hard(100), "kind": "soft"}])
     clock = [1000.0]
-    monkeypatch.setattr(budget_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 150)
     with caplog.at_level(logging.WARNING, logger="gateway.budgets"):
         warned = [

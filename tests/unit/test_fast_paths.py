@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from starlette.datastructures import Headers
@@ -26,13 +27,13 @@ AT = datetime(2026, 3, 9, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
 
 
 def _record() -> UsageRecord:
-    values = {f.name: f"v-{f.name}" for f in dataclasses.fields(UsageRecord)}
+    values: dict[str, Any] = {f.name: f"v-{f.name}" for f in dataclasses.fields(UsageRecord)}
     return UsageRecord(**{**values, "created_at": AT, "prompt_tokens": 7, "job_id": "job-1"})
 
 
 def test_priced_is_dataclasses_replace() -> None:
     record = _record()
-    changes = {
+    changes: dict[str, Any] = {
         "cost": Decimal("0.000123"),
         "savings": Decimal("0.5"),
         "currency": "EUR",

@@ -22,6 +22,7 @@ def test_http_triggers_require_a_function_key_in_azure() -> None:
 
     for function in function_app.app._function_builders:  # what get_functions() built
         trigger = function._function.get_trigger()
+        assert trigger is not None
         spec = trigger.get_dict_repr()
         if spec["type"] == "httpTrigger" and not spec["route"].startswith("health"):
             assert str(getattr(spec["authLevel"], "value", spec["authLevel"])) == "function"
