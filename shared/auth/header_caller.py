@@ -37,8 +37,19 @@ def check_business_unit(business_unit: str, known: frozenset[str]) -> str:
         raise Unauthorized("the caller's business unit is missing", code="missing_business_unit")
     if business_unit not in known:
         log.info("unknown business unit %s", safe_log_value(business_unit))
-        raise Forbidden("the caller's business unit is not enabled", code="unknown_business_unit")
+        raise Forbidden(
+            f"the business unit {business_unit!r} is not enabled{_case_hint(business_unit, known)}",
+            code="unknown_business_unit",
+            details={"business_unit": business_unit},
+        )
     return business_unit
+
+
+def _case_hint(business_unit: str, known: frozenset[str]) -> str:
+    """Unit ids are lowercase (BusinessUnitConfig.id), so "Marketing" is not "marketing"; the
+    match stays exact (an identity is never guessed at) and the answer says which id is meant."""
+    folded = business_unit.lower()
+    return f" (ids are lowercase: did you mean {folded!r}?)" if folded in known else ""
 
 
 def check_user(user_id: str) -> str:

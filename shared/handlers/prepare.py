@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ from shared.domain.chat import ChatRequest, Message
 from shared.domain.errors import Forbidden, NotFound, PayloadTooLarge
 from shared.handlers.validation import validate
 
+CHAT_SESSIONS = "/api/v1/chat/sessions"
+# A name from the URL is echoed in the error; past this length it is not a use case id anyway.
+MAX_NAME_ECHO = 64
 # json.dumps(..., separators=(",", ":"), ensure_ascii=False), its encoder built once.
 _ENCODE_KEY = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -30,14 +34,36 @@ class PreparedCall:
 
 def find_usecase(catalog: Catalog, caller: Caller, usecase_id: str) -> UseCase:
     usecase = catalog.get(usecase_id)
-    if usecase is None or usecase.output.kind == "chat":
-        raise NotFound(f"no use case {usecase_id!r}", code="unknown_use_case")
+    if usecase is not None and usecase.output.kind == "chat":
+        raise NotFound(
+            f"{usecase.id!r} is a chat use case: start a session with POST {CHAT_SESSIONS} "
+            f'{{"use_case": "{usecase.id}"}}, then send turns to '
+            f"POST {CHAT_SESSIONS}/{{session_id}}/messages",
+            code="unknown_use_case",
+            details={"use_case": usecase.id, "path": CHAT_SESSIONS},
+        )
+    if usecase is None:
+        raise unknown_usecase(catalog, caller, usecase_id)
     if not usecase.allows(caller.business_unit):
         raise Forbidden(
             f"business unit {caller.business_unit!r} may not use {usecase.id!r}",
             code="use_case_not_allowed",
         )
     return usecase
+
+
+def unknown_usecase(catalog: Catalog, caller: Caller, usecase_id: str) -> NotFound:
+    """404 for a name the catalog does not have, with the closest names this caller may run."""
+    usecases = catalog.for_business_unit(caller.business_unit)
+    runnable = [u.id for u in usecases if u.output.kind != "chat"]
+    wanted = usecase_id[:MAX_NAME_ECHO]
+    close = difflib.get_close_matches(wanted.lower(), runnable, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return NotFound(
+        f"no use case {wanted!r}{hint} (GET /api/v1/usecases lists the ones you may run)",
+        code="unknown_use_case",
+        details={"suggestions": close},
+    )
 
 
 def check_fits(usecase: UseCase, prompt_tokens: int, max_tokens: int, context_window: int) -> None:
