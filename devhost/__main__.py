@@ -1,7 +1,9 @@
 """``python -m devhost``: serve the app on http://127.0.0.1:7071/api with the embedded defaults.
 
 Reads ``local.settings.json`` "Values" into the environment first (as ``func start`` does), so the
-same file drives both hosts; variables already set in the environment win.
+same file drives both hosts; variables already set in the environment win. The simulator listens
+on the next port (7072 by default; ``--simulator-port``, 0 for any free one): the gateway is
+pointed at wherever it runs, so ``--port`` alone moves both.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from pathlib import Path
 
 from devhost.host import run_local_host
 from shared.settings import ROOT, Settings, SettingsError, load_settings
+from simulator.serve import PortInUse
 from simulator.settings import SIMULATOR_HOST, SIMULATOR_PORT, SimulatorSettings
+
+DEFAULT_PORT = 7071
 
 
 def load_local_settings(path: Path) -> None:
@@ -33,12 +38,12 @@ def points_at_simulator(settings: Settings) -> bool:
     return any(str(d.endpoint).rstrip("/") == default for d in settings.aoai_deployments)
 
 
-async def main(port: int, simulator: bool) -> None:
+async def main(port: int, simulator_port: int | None) -> None:
     settings = load_settings()
     async with run_local_host(
         settings,
         port=port,
-        simulator_port=SIMULATOR_PORT if simulator and points_at_simulator(settings) else None,
+        simulator_port=simulator_port if points_at_simulator(settings) else None,
         simulator=SimulatorSettings(),
     ) as local:
         print(f"genai-gateway is serving {local.base_url}/api  (Ctrl-C stops it)", flush=True)
@@ -57,21 +62,48 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def cli() -> None:
+def port_in_use(exc: PortInUse, port: int) -> str:
+    """One line for a taken port: which one, and the flag that moves it."""
+    if exc.port == port:
+        return (
+            f"port {exc.port} on {exc.host} is already in use (another `python -m devhost`?): "
+            "serve on another with --port N (the simulator then takes N+1)"
+        )
+    return (
+        f"the simulator's port {exc.port} on {exc.host} is already in use: "
+        "pick another with --simulator-port N (0: any free port) or move both with --port N"
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
-    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
+    parser.add_argument(
+        "--simulator-port", type=int, default=None, help="default: --port + 1; 0: any free port"
+    )
     parser.add_argument("--no-simulator", action="store_true", help="deployments are real")
     parser.add_argument("--settings", type=Path, default=ROOT / "local.settings.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.simulator_port is None:
+        args.simulator_port = args.port + 1
+    if args.no_simulator:
+        args.simulator_port = None
+    return args
+
+
+def cli(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for chatty in ("httpx", "httpx2", "openai"):  # one line per upstream call drowns the rest
         logging.getLogger(chatty).setLevel(logging.WARNING)
     load_local_settings(args.settings)
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            runner.run(main(args.port, not args.no_simulator))
+            runner.run(main(args.port, args.simulator_port))
     except SettingsError as exc:
         raise SystemExit(str(exc)) from None
+    except PortInUse as exc:
+        raise SystemExit(port_in_use(exc, args.port)) from None
     except KeyboardInterrupt:
         pass
 

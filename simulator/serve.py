@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -29,6 +30,14 @@ class _InProcessServer(uvicorn.Server):
         yield
 
 
+class PortInUse(OSError):
+    """Another process holds the port: named, so a host can say which one and what to do."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"{host}:{port} is already in use")
+        self.host, self.port = host, port
+
+
 def _bind(host: str, port: int) -> socket.socket:
     # Binding here, not in uvicorn, makes port 0 race-free: the port is ours before we report it.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -39,7 +48,13 @@ def _bind(host: str, port: int) -> socket.socket:
     # Linux hands TCP_NODELAY down to accepted sockets: without it, a small response on a
     # kept-alive connection can wait ~40 ms for the peer's delayed ACK (Nagle's algorithm).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port) from None
+        raise
     sock.set_inheritable(True)
     return sock
 
