@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
 import re
-import sys
 from pathlib import Path
 
 from pydantic_settings import BaseSettings
@@ -57,6 +57,16 @@ def table(settings: type[BaseSettings], prefix: str = "") -> str:
     return "\n".join(rows) + "\n"
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.settings_doc", description=__doc__)
+    parser.add_argument(
+        "path", nargs="?", type=Path, default=ROOT / "docs" / "settings.md", help="%(default)s"
+    )
+    args = parser.parse_args(argv)
+    args.path.write_text(render(), encoding="utf-8")
+    print(f"wrote {args.path}")
+    return 0
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "settings.md"
-    target.write_text(render(), encoding="utf-8")
+    raise SystemExit(main())

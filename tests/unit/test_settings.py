@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from scripts.settings_doc import main as settings_doc_main
 from scripts.settings_doc import render
 from shared.settings import ROOT, Settings, SettingsError, load_settings
 from simulator.settings import SimulatorSettings
@@ -74,3 +76,18 @@ def test_settings_doc_is_current() -> None:
     assert (ROOT / "docs" / "settings.md").read_text() == render(), (
         "docs/settings.md is stale: run python -m scripts.settings_doc"
     )
+
+
+def test_settings_doc_help_prints_usage_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        settings_doc_main(["--help"])
+    assert done.value.code == 0
+    assert "usage: python -m scripts.settings_doc" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+    target = tmp_path / "settings.md"
+    assert settings_doc_main([str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == render()
