@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Installs everything the app, its tests and its local tools need, on a fresh machine:
-# Python 3.11 venv in .venv with the app's and the dev tools' packages (pyproject.toml), and the
-# system tools the test suite starts (Node.js + npm for the local Cosmos DB server, curl).
+# Installs what the app needs on a fresh machine, in a Python 3.11 venv under .venv.
+#   bash scripts/bootstrap.sh          everything the app, its tests and its local tools need:
+#                                      the app's and the dev tools' packages (pyproject.toml "dev"
+#                                      extra) and the system tools the test suite starts (Node.js +
+#                                      npm for the local Cosmos DB server, curl)
+#   bash scripts/bootstrap.sh serve    only what serving locally needs (scripts/serve): the app's
+#                                      packages and the local host's ("serve" extra); no apt
 # Idempotent: re-running only installs what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+MODE="${1:-all}"
+case "$MODE" in
+  all) extra=dev; stamp=.venv/.installed ;;
+  serve) extra=serve; stamp=.venv/.installed-serve ;;
+  *) echo "usage: bash scripts/bootstrap.sh [serve]" >&2; exit 2 ;;
+esac
 
-need_apt=()
-command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
-command -v npm >/dev/null 2>&1 || need_apt+=(npm)
-command -v curl >/dev/null 2>&1 || need_apt+=(curl)
-if ((${#need_apt[@]})); then
-  echo "installing system packages: ${need_apt[*]}" >&2
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+if [[ $MODE == all ]]; then
+  need_apt=()
+  command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+  command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+  if ((${#need_apt[@]})); then
+    echo "installing system packages: ${need_apt[*]}" >&2
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  fi
 fi
 
 PYTHON="${PYTHON:-python3.11}"
@@ -24,9 +36,10 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 if [[ ! -x .venv/bin/python ]]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.installed
-if [[ ! -f $stamp || pyproject.toml -nt $stamp || requirements.txt -nt $stamp ]]; then
+fresh() { [[ -f $1 && ! pyproject.toml -nt $1 && ! requirements.txt -nt $1 ]]; }
+# The dev extra includes the serve extra: a full install also satisfies serve.
+if ! fresh "$stamp" && ! { [[ $MODE == serve ]] && fresh .venv/.installed; }; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements.txt ".[dev]"
+  .venv/bin/python -m pip install -q -r requirements.txt ".[$extra]"
   touch "$stamp"
 fi
