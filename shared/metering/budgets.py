@@ -4,8 +4,9 @@ The configuration (GATEWAY_BUDGETS) and the at-limit rule live in budget_rules.p
 
 Spend lives in the shared CounterStore (partition: the business unit), per scope and UTC month:
 ``budget|{bu}|{YYYY-MM}|{use case or *}|tokens`` and ``...|cost_nano`` (money in integer
-nano-units, see money.py). Only scopes that have a budget are counted, so a budget added in
-mid-month starts counting when it is configured.
+nano-units, see money.py). Only scopes that have a budget are counted; a budget added or changed
+mid-month first brings its counters up to the month's spend in the usage ledger, so it judges
+the same figure the chargeback report shows (budget_seed.py).
 
 Enforcement: before the upstream call, the call's estimate is *added* to each scope's counters;
 the atomic add returns the new total, so concurrent calls on any instance each see a distinct
@@ -28,6 +29,7 @@ Counters expire (see the TTLs below): an expired hold reads as a claimed one, ze
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -43,7 +45,15 @@ from shared.metering.budget_rules import (
     month_of,
     previous_month,
 )
-from shared.ports import CounterStore
+from shared.metering.budget_seed import (
+    SEED_DONE,
+    SEED_POLL_SECONDS,
+    SEED_WAIT_SECONDS,
+    fingerprint,
+    ledger_spend,
+    top_up,
+)
+from shared.ports import CounterStore, UsageLedger
 
 log = logging.getLogger("gateway.budgets")
 
@@ -76,12 +86,29 @@ def hold_key(business_unit: str, month: str, request_id: str, metric: str) -> st
     return f"hold|{business_unit}|{month}|{request_id}|{metric}"
 
 
+def seed_key(business_unit: str, month: str, scope: str, config: str) -> str:
+    return f"budget|{business_unit}|{month}|{scope}|seed-{config}"
+
+
 class BudgetBook:
-    def __init__(self, budgets: Sequence[Budget], counters: CounterStore, currency: str) -> None:
+    def __init__(
+        self,
+        budgets: Sequence[Budget],
+        counters: CounterStore,
+        ledger: UsageLedger,
+        currency: str,
+    ) -> None:
         self._counters = counters
+        self._ledger = ledger
         self.currency = currency
         self.budgets = tuple(budgets)
         self._soft_logged: dict[tuple[str, str, str, str], float] = {}
+        scopes = {(b.business_unit, b.scope) for b in self.budgets}
+        self._configs = {
+            key: fingerprint(b for b in self.budgets if (b.business_unit, b.scope) == key)
+            for key in scopes
+        }
+        self._seeded: set[tuple[str, str, str]] = set()
 
     def _log_soft(self, budget: Budget, month: str, warning: str) -> None:
         """Every call past a soft budget carries the header; the log gets one line per budget
@@ -114,6 +141,8 @@ class BudgetBook:
         if not scopes:
             return None, []
         month = month_of(at)
+        for scope in scopes:
+            await self._seed(business_unit, month, scope)
         warnings: list[str] = []
         moved: list[str] = []
         try:
@@ -165,7 +194,41 @@ class BudgetBook:
                 return
         if newly_recorded:
             for scope in self.scopes(business_unit, use_case):
+                if await self._seed(business_unit, month, scope):
+                    continue  # the seed read the ledger after this record: already counted
                 await self._move(business_unit, month, scope, real.tokens, real.cost_nano)
+
+    async def _seed(self, bu: str, month: str, scope: str) -> bool:
+        """Bring one scope's counters up to the month's spend in the ledger, once per budget
+        configuration (budget_seed.py). True when this call did the seeding."""
+        if (bu, month, scope) in self._seeded:
+            return False
+        marker = seed_key(bu, month, scope, self._configs[(bu, scope)])
+        state = await self._counters.get(marker, bu)
+        seeded_here = False
+        if state == 0:
+            spent = await ledger_spend(self._ledger, bu, month, scope)
+            counted = await self.spend(bu, month, scope)
+            state = await self._counters.add(marker, bu, 1, MONTH_COUNTER_TTL_SECONDS)
+            if state == 1:  # this instance won the claim
+                missing = top_up(spent, counted)
+                if missing.tokens or missing.cost_nano:
+                    await self._move(bu, month, scope, missing.tokens, missing.cost_nano)
+                    log.info(
+                        "budget %s/%s starts %s from the ledger: %d tokens, %d nano-units",
+                        bu, scope, month, missing.tokens, missing.cost_nano,
+                    )  # fmt: skip
+                state = await self._counters.add(marker, bu, SEED_DONE, MONTH_COUNTER_TTL_SECONDS)
+                seeded_here = True
+        for _ in range(round(SEED_WAIT_SECONDS / SEED_POLL_SECONDS)):
+            if state >= SEED_DONE:
+                break
+            await asyncio.sleep(SEED_POLL_SECONDS)  # another instance is seeding this scope
+            state = await self._counters.get(marker, bu)
+        else:
+            log.warning("budget %s/%s: the %s seed was not finished in time", bu, scope, month)
+        self._seeded.add((bu, month, scope))
+        return seeded_here
 
     async def _move(self, bu: str, month: str, scope: str, tokens: int, cost: int) -> Spend:
         """Add to one scope's counters; returns the spend before the add."""

@@ -84,7 +84,7 @@ class Meter:
             budgets = parse_budgets(settings.gateway_budgets, settings.business_unit_ids)
         except BudgetConfigError as exc:
             raise SettingsError(str(exc)) from None
-        book = BudgetBook(budgets, counters, prices.currency) if budgets else None
+        book = BudgetBook(budgets, counters, ledger, prices.currency) if budgets else None
         return cls(ledger, prices, book, now=now)
 
     @property

@@ -56,7 +56,9 @@ class InterleavingCounters:
 
 
 def meter(stores: Stores, budgets: list[dict[str, Any]], now: datetime = NOV) -> Meter:
-    book = BudgetBook(parse_budgets(json.dumps(budgets), UNITS), stores.counters, "USD")
+    book = BudgetBook(
+        parse_budgets(json.dumps(budgets), UNITS), stores.counters, stores.ledger, "USD"
+    )
     return Meter(stores.ledger, PRICES, book, now=lambda: now)
 
 
@@ -174,7 +176,9 @@ async def test_spend_counters_outlive_their_month_and_holds_last_a_week(stores: 
         async def get(self, key: str, partition: str) -> int:
             return await stores.counters.get(key, partition)
 
-    book = BudgetBook(parse_budgets(json.dumps([hard(5000)]), UNITS), Recording(), "USD")
+    book = BudgetBook(
+        parse_budgets(json.dumps([hard(5000)]), UNITS), Recording(), stores.ledger, "USD"
+    )
     m = Meter(stores.ledger, PRICES, book, now=lambda: NOV)
     reservation = await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 100)
     await m.settle(reservation, record(request_id="a", created_at=NOV, **tokens(80, 0, 5)))
