@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.domain.chat import Message
-from shared.tokenizer import Tokenizer, TokenizerUnavailable, get_encoding
+from shared.tokenizer import Tokenizer, TokenizerUnavailable, get_encoding, parse_ranks
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,22 @@ def test_chat_framing_adds_per_message_overhead() -> None:
 def test_unknown_encoding_fails_clearly() -> None:
     with pytest.raises(TokenizerUnavailable, match="unknown encoding"):
         get_encoding("p50k_base")
+
+
+def test_a_missing_vocabulary_fails_at_construction_not_at_the_first_count() -> None:
+    with pytest.raises(TokenizerUnavailable, match="unknown encoding"):
+        Tokenizer("p50k_base")
+
+
+def test_the_vocabulary_loads_at_the_first_count() -> None:
+    tokenizer = Tokenizer("cl100k_base")
+    assert "_enc" not in vars(tokenizer)
+    assert tokenizer.count("hello world") == 2
+    assert "_enc" in vars(tokenizer)
+
+
+def test_ranks_parse_as_tiktoken_reads_them() -> None:
+    raw = b"aGVsbG8= 0\nIHdvcmxk 1\n\nIQ== 2\n"
+    assert parse_ranks(raw) == {b"hello": 0, b" world": 1, b"!": 2}
+    with pytest.raises(TokenizerUnavailable, match="malformed"):
+        parse_ranks(b"aGVsbG8= 0\nIHdvcmxk\n")
