@@ -43,8 +43,6 @@ from shared.domain.upstream import (
 from shared.settings import DeploymentConfig
 from shared.tokenizer import Tokenizer
 
-COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
-
 CHAT_COMPLETIONS = "/chat/completions"  # the Azure client maps it to /deployments/{model}/...
 STREAM_OPTIONS = {"include_usage": True}  # the final chunk carries the usage
 

@@ -1,30 +1,5 @@
-"""The caller check chosen by ``GATEWAY_CALLER_AUTH``: trusted headers (local) or Entra ID JWT."""
+"""The caller check chosen by ``GATEWAY_CALLER_AUTH``: trusted headers (local) or Entra ID JWT.
 
-from __future__ import annotations
-
-from shared.auth.jwks import JwksCache, JwksFetcher, fetch_jwks_http
-from shared.auth.jwt_caller import JwtCallerResolver, JwtRules
-from shared.auth.startup_checks import check_caller_auth
-from shared.settings import Settings
-
-__all__ = ["JwksCache", "JwtCallerResolver", "JwtRules", "build_jwt_resolver", "check_caller_auth"]
-
-
-def jwt_rules(settings: Settings) -> JwtRules:
-    # Comma-separated issuers: Entra v1 (sts.windows.net) and v2 (login.microsoftonline.com)
-    # tokens of the same tenant carry different "iss" values.
-    issuers = tuple(i.strip() for i in settings.auth_issuer.split(",") if i.strip())
-    return JwtRules(
-        issuers=issuers,
-        audience=settings.auth_audience,
-        business_unit_claim=settings.auth_business_unit_claim,
-        user_claim=settings.auth_user_claim,
-        roles_claim=settings.auth_roles_claim,
-    )
-
-
-def build_jwt_resolver(
-    settings: Settings, fetch: JwksFetcher = fetch_jwks_http
-) -> JwtCallerResolver:
-    keys = JwksCache(settings.auth_jwks_url, fetch)
-    return JwtCallerResolver(jwt_rules(settings), keys, settings.business_unit_ids)
+Nothing is imported here, so the start-up check (``startup_checks``) loads without PyJWT and
+cryptography (~0.1 s of a cold start); ``jwt_setup`` builds the JWT resolver.
+"""

@@ -5,21 +5,25 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING
 
-from shared.adapters.openai_deployment import (
-    COGNITIVE_SERVICES_SCOPE,
-    AzureOpenAIDeployment,
-    Credential,
-    TokenProvider,
-    build_client,
-)
+from shared.composition.deferred import DeferredDeployment
 from shared.composition.stores import Stores
 from shared.deployment_groups import ModelRegistry
 from shared.ports import OverflowQueue, QueueReceiver
 from shared.routing import Router
+from shared.routing.selection import RoutableDeployment
 from shared.settings import DeploymentConfig, Settings, SettingsError
+from shared.tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    # Types only: the SDK itself is imported by a deployment's first call (deferred.py).
+    from shared.adapters.openai_deployment import Credential, TokenProvider
 
 log = logging.getLogger("gateway.wiring")
+
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -79,7 +83,8 @@ def deployment_credential(
 
 
 def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Closer]:
-    """One AsyncAzureOpenAI client per deployment, and the router over them."""
+    """The router over every deployment. Each one's credential is checked here, at start; its
+    client is made at its first call (composition/deferred.py)."""
     token_provider: TokenProvider | None = None
     credential = None
     if settings.aoai_auth == "entra" and any(
@@ -90,19 +95,11 @@ def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Close
         credential = DefaultAzureCredential()
         token_provider = get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE)
     deployments = []
-    clients = []
     for config in settings.aoai_deployments:
-        client = build_client(
-            config,
-            api_version=settings.aoai_api_version,
-            timeout=settings.aoai_timeout_seconds,
-            credential=deployment_credential(
-                config, settings.aoai_auth, token_provider, os.environ
-            ),
-        )
-        clients.append(client)
+        key_or_token = deployment_credential(config, settings.aoai_auth, token_provider, os.environ)
         tokenizer = models.group(config.group_name).tokenizer
-        deployments.append(AzureOpenAIDeployment(config, client, tokenizer))
+        connect = partial(_connect, settings, config, tokenizer, key_or_token)
+        deployments.append(DeferredDeployment(config, connect))
     router = Router(
         deployments,
         default_cooldown=settings.aoai_default_cooldown_seconds,
@@ -113,9 +110,23 @@ def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Close
     )
 
     async def close() -> None:
-        for client in clients:
-            await client.close()
+        for deployment in deployments:
+            await deployment.close()
         if credential is not None:
             await credential.close()
 
     return router, close
+
+
+def _connect(
+    settings: Settings, config: DeploymentConfig, tokenizer: Tokenizer, credential: Credential
+) -> tuple[RoutableDeployment, Closer]:
+    from shared.adapters.openai_deployment import AzureOpenAIDeployment, build_client
+
+    client = build_client(
+        config,
+        api_version=settings.aoai_api_version,
+        timeout=settings.aoai_timeout_seconds,
+        credential=credential,
+    )
+    return AzureOpenAIDeployment(config, client, tokenizer), client.close
