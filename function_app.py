@@ -4,6 +4,7 @@ import azure.functions as func
 
 from functions import (
     chat_http,
+    dev_signin_http,
     health_http,
     jobs_http,
     openapi_http,
@@ -24,5 +25,6 @@ for blueprint in (
     rollup_timer.bp,
     health_http.bp,
     openapi_http.bp,
+    dev_signin_http.bp,
 ):
     app.register_functions(blueprint)

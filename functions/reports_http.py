@@ -11,6 +11,7 @@ from azurefunctions.extensions.http.fastapi import (
     Response,
 )
 
+from functions.dev_signin_http import signin_redirect
 from shared.http.endpoint import Context, serve
 from shared.metering.report_render import HTML_CSP, csv_filename, render_csv, render_html
 from shared.metering.reports import ReportQuery, chargeback, parse_query, report_json
@@ -52,4 +53,5 @@ async def chargeback_page(req: Request) -> Response:
         headers = {**NO_STORE, "Content-Security-Policy": HTML_CSP}
         return HTMLResponse(render_html(report), headers=headers)
 
-    return await serve(req, handle)
+    # A browser with no identity is sent to the developer sign-in, where that is on.
+    return await signin_redirect(req) or await serve(req, handle)

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     gateway_allow_trusted_headers_in_azure: bool = Field(
         default=False, description="Allow headers mode when WEBSITE_INSTANCE_ID is set (Azure)"
     )
+    gateway_dev_signin: bool = Field(
+        default=True,
+        description="Developer sign-in for browsers at /api/dev/signin (headers mode only; "
+        "refused in Azure)",
+    )
     gateway_finance_role: str = Field(
         default="finance", description="Role that may read every unit's chargeback"
     )

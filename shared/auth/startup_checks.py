@@ -2,7 +2,8 @@
 
 ``headers`` mode believes whatever ``x-business-unit`` says. On a laptop that is the point; in
 Azure it is safe only when APIM is the one way in and strips client copies of those headers, so it
-takes an explicit ``GATEWAY_ALLOW_TRUSTED_HEADERS_IN_AZURE=true``.
+takes an explicit ``GATEWAY_ALLOW_TRUSTED_HEADERS_IN_AZURE=true``. The developer sign-in
+(``GATEWAY_DEV_SIGNIN``, shared/auth/dev_signin.py) has the same trust and is refused in Azure.
 """
 
 from __future__ import annotations
@@ -56,4 +57,10 @@ def check_caller_auth(settings: Settings, environ: Mapping[str, str] | None = No
             "Set GATEWAY_CALLER_AUTH=jwt with AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL, or, "
             "only if APIM is the sole way in and strips those headers, "
             "GATEWAY_ALLOW_TRUSTED_HEADERS_IN_AZURE=true"
+        )
+    if running_in_azure(environ) and settings.gateway_dev_signin:
+        raise SettingsError(
+            "GATEWAY_DEV_SIGNIN=true lets a browser choose any identity and is for local "
+            f"development; this app runs in Azure ({AZURE_INSTANCE_VARIABLE} is set). Set "
+            "GATEWAY_DEV_SIGNIN=false (people sign in with Entra ID through APIM: docs/frontend.md)"
         )

@@ -133,6 +133,11 @@ def build_callers(settings: Settings) -> CallerResolver:
         from shared.auth.jwt_setup import build_jwt_resolver  # PyJWT: ~0.1 s, JWT mode only
 
         return build_jwt_resolver(settings)
+    if settings.gateway_dev_signin:
+        from shared.auth.dev_signin import DevSignIn, DevSignInCallerResolver
+
+        units = settings.business_unit_ids
+        return DevSignInCallerResolver(units, DevSignIn(settings.gateway_data_dir, units))
     return HeaderCallerResolver(settings.business_unit_ids)
 
 

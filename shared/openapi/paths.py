@@ -166,4 +166,79 @@ def static_operations(catalog: Catalog, settings: Settings) -> list[Operation]:
                 security=[{"functionKey": []}, {"functionKeyQuery": []}, {}],
             ),
         ),
+        *dev_signin_operations(settings),
+    ]
+
+
+def dev_signin_operations(settings: Settings) -> list[Operation]:
+    """Local development only: listed when the developer sign-in is on (headers mode)."""
+    if settings.gateway_caller_auth != "headers" or not settings.gateway_dev_signin:
+        return []
+    page = {"text/html": {"schema": {"type": "string"}}}
+    tags: dict[str, Any] = {"security": [], "tags": ["developer sign-in (local only)"]}
+    nxt = _query("next", {"type": "string", "maxLength": 2048}, False, "Path to return to")
+    form = {
+        "type": "object",
+        "required": ["business_unit", "user_id"],
+        "properties": {
+            "business_unit": {"type": "string"},
+            "user_id": {"type": "string"},
+            "roles": {"type": "string", "description": "Comma-separated"},
+            "next": {"type": "string"},
+        },
+    }
+    body = {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": form}},
+        }
+    }
+    redirect = {"description": "Signed in (cookie set), or back to the form with the error"}
+    return [
+        (
+            "dev/signin",
+            "GET",
+            operation(
+                "dev_signin_form",
+                "The sign-in form",
+                {200: ok("An HTML page", page)},
+                (404,),
+                parameters=[nxt],
+                **tags,
+            ),
+        ),
+        (
+            "dev/signin",
+            "POST",
+            operation(
+                "dev_signin",
+                "Sign this browser in as a business unit, user and roles",
+                {303: redirect},
+                (404, 413, 415),
+                **body,
+                **tags,
+            ),
+        ),
+        (
+            "dev/session",
+            "GET",
+            operation(
+                "dev_session",
+                "Who this browser is signed in as",
+                {200: ok("The identity", json_content(ref("DevSession")))},
+                (401, 404),
+                **tags,
+            ),
+        ),
+        (
+            "dev/session",
+            "DELETE",
+            operation(
+                "dev_signout",
+                "Sign this browser out",
+                {204: ok("Signed out", None)},
+                (404,),
+                **tags,
+            ),
+        ),
     ]

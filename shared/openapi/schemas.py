@@ -164,6 +164,14 @@ class NotReady(ReadinessReport):
     error: ErrorDetail
 
 
+class DevSession(_Open):
+    """Local development only: the identity the developer sign-in cookie names."""
+
+    business_unit: str
+    user_id: str
+    roles: list[str]
+
+
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorResponse,
     TokenUsage,
@@ -178,4 +186,5 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     Liveness,
     ReadinessReport,
     NotReady,
+    DevSession,
 )

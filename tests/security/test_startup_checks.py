@@ -40,8 +40,22 @@ def test_headers_mode_in_azure_when_explicitly_allowed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WEBSITE_INSTANCE_ID", "a1b2c3")
-    settings = Settings(gateway_data_dir=tmp_path, gateway_allow_trusted_headers_in_azure=True)
+    settings = Settings(
+        gateway_data_dir=tmp_path,
+        gateway_allow_trusted_headers_in_azure=True,
+        gateway_dev_signin=False,
+    )
     assert isinstance(build_callers(settings), HeaderCallerResolver)
+
+
+def test_dev_signin_in_azure_is_refused_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBSITE_INSTANCE_ID", "a1b2c3")
+    settings = Settings(gateway_data_dir=tmp_path, gateway_allow_trusted_headers_in_azure=True)
+    with pytest.raises(SettingsError) as refused:
+        build_callers(settings)
+    assert "GATEWAY_DEV_SIGNIN=false" in str(refused.value)
 
 
 def test_headers_mode_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
