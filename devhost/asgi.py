@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from devhost.functions_index import HttpFunction
 from shared.domain.errors import GatewayError, MethodNotAllowed, NotFound
@@ -93,12 +93,20 @@ class LocalApp:
     path, a 404, a 405) goes through Starlette, as before.
     """
 
-    def __init__(self, routes: list[Route]) -> None:
+    def __init__(self, routes: list[Route], site: ASGIApp | None = None) -> None:
         self.starlette = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+        self._site = site
         self._routes = routes
         self._remembered: dict[tuple[str, str, str], tuple[Route, dict[str, Any]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self._site is not None
+            and scope["type"] == "http"
+            and not scope["path"].startswith(ROUTE_PREFIX + "/")
+        ):
+            await self._site(scope, receive, send)  # the static site: everything outside /api
+            return
         found = self._route(scope) if scope["type"] == "http" else None
         if found is None:
             await self.starlette(scope, receive, send)
@@ -133,11 +141,11 @@ class LocalApp:
         return found
 
 
-def build_asgi(functions: tuple[HttpFunction, ...]) -> LocalApp:
+def build_asgi(functions: tuple[HttpFunction, ...], site: ASGIApp | None = None) -> LocalApp:
     routes = [
         Route(
             starlette_path(fn.route), FunctionEndpoint(fn), methods=list(fn.methods), name=fn.name
         )
         for fn in sorted(functions, key=_specificity)
     ]
-    return LocalApp(routes)
+    return LocalApp(routes, site)

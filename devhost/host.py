@@ -16,6 +16,7 @@ from pydantic import HttpUrl
 from devhost.asgi import build_asgi
 from devhost.functions_index import IndexedApp, index
 from devhost.queue_runner import run_queue
+from devhost.static_site import static_site
 from devhost.timer_runner import run_timer
 from shared.composition.root import Gateway, build_gateway, use_gateway
 from shared.settings import Settings
@@ -59,9 +60,11 @@ async def run_local_host(
     simulator_port: int | None = 0,
     simulator: SimulatorSettings | None = None,
     run_triggers: bool = True,
+    serve_site: bool = True,
 ) -> AsyncIterator[LocalHost]:
     """Serve the app; simulator_port=None skips the simulator (deployments are real).
-    ``simulator``: its knobs (default: read from ``SIMULATOR_*``)."""
+    ``simulator``: its knobs (default: read from ``SIMULATOR_*``).
+    ``serve_site``: the frontend sample at / and the API docs at /docs/ (devhost/static_site.py)."""
     async with contextlib.AsyncExitStack() as stack:
         simulator_url = None
         if simulator_port is not None:
@@ -78,7 +81,8 @@ async def run_local_host(
         use_gateway(gateway)
         stack.callback(use_gateway, None)
         app = indexed_app()
-        base_url = await stack.enter_async_context(serve_asgi(build_asgi(app.http), host, port))
+        asgi = build_asgi(app.http, static_site() if serve_site else None)
+        base_url = await stack.enter_async_context(serve_asgi(asgi, host, port))
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if run_triggers:

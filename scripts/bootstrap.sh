@@ -3,7 +3,8 @@
 #   bash scripts/bootstrap.sh          everything the app, its tests and its local tools need:
 #                                      the app's and the dev tools' packages (pyproject.toml "dev"
 #                                      extra) and the system tools the test suite starts (Node.js +
-#                                      npm for the local Cosmos DB server, curl)
+#                                      npm for the local Cosmos DB server, curl, Debian's Chromium
+#                                      for the browser tests, driven by Playwright)
 #   bash scripts/bootstrap.sh serve    only what serving locally needs (scripts/serve): the app's
 #                                      packages and the local host's ("serve" extra); no apt
 # Idempotent: re-running only installs what is missing.
@@ -22,6 +23,7 @@ if [[ $MODE == all ]]; then
   command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || need_apt+=(npm)
   command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+  [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
   if ((${#need_apt[@]})); then
     echo "installing system packages: ${need_apt[*]}" >&2
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
