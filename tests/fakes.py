@@ -27,6 +27,8 @@ class FakeChatModel:
     tokenizer: Tokenizer = field(default_factory=lambda: Tokenizer("o200k_base"))
     calls: list[ChatRequest] = field(default_factory=list)
     include_usage: bool = True
+    # What every reply says about why it stopped ("length": cut at max_tokens).
+    finish_reason: str = "stop"
     # When set, every call waits for it: lets a test hold calls open to force overlaps.
     gate: asyncio.Event | None = None
 
@@ -39,7 +41,9 @@ class FakeChatModel:
 
     def _result(self, request: ChatRequest, content: str) -> ChatResult:
         usage = TokenUsage(request.prompt_tokens, self.tokenizer.count(content))
-        return ChatResult(content, usage, "gpt-4o-mini", "fake-eastus", "eastus")
+        return ChatResult(
+            content, usage, "gpt-4o-mini", "fake-eastus", "eastus", self.finish_reason
+        )
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         if self.gate is not None:

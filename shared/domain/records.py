@@ -19,6 +19,8 @@ class CachedCompletion:
     content: str
     usage: TokenUsage
     created_at: datetime
+    # Why the model stopped ("length": cut at max_tokens); a hit reports it as the miss did.
+    finish_reason: str = "stop"
 
     def to_doc(self) -> dict[str, Any]:
         """The stored fields as JSON-ready values (expiry is the store's: a column or ``ttl``)."""
@@ -30,6 +32,7 @@ class CachedCompletion:
             "content": self.content,
             "usage": self.usage.as_dict(),
             "created_at": iso(self.created_at),
+            "finish_reason": self.finish_reason,
         }
 
     @classmethod
@@ -42,6 +45,7 @@ class CachedCompletion:
             content=doc["content"],
             usage=TokenUsage.from_dict(doc["usage"]),
             created_at=from_iso(doc["created_at"]),
+            finish_reason=str(doc.get("finish_reason", "stop")),  # entries cached before it
         )
 
 

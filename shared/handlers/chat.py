@@ -29,6 +29,7 @@ from shared.domain.errors import Conflict, Forbidden, NotFound
 from shared.domain.records import ChatSession, Turn
 from shared.domain.usage import UsageRecord
 from shared.handlers.chat_prompt import fit_prompt, prompt_budget
+from shared.handlers.output import truncated
 from shared.handlers.prepare import PreparedCall
 from shared.handlers.streaming import SseStream, open_stream
 from shared.handlers.usecase_call import Answer, metered_call
@@ -223,6 +224,8 @@ async def post_message(
         200,
         {
             "reply": turn.assistant,
+            "finish_reason": result.finish_reason,
+            "truncated": truncated(result.finish_reason),
             "usage": result.usage.as_dict(),
             "request_id": request_id,
             "model": turn_call.call.model,

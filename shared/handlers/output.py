@@ -7,15 +7,29 @@ from typing import Any
 
 from shared.catalog import UseCase
 
+# The finish_reason of an answer cut at max_tokens (Azure OpenAI / OpenAI chat completions).
+LENGTH = "length"
+
 
 class InvalidOutput(Exception):
     """The completion does not satisfy the use case's output (label set or JSON schema)."""
 
 
-def parse_output(usecase: UseCase, content: str) -> Any:
+class TruncatedOutput(InvalidOutput):
+    """A label or JSON answer cut at max_tokens: never a success, even when what arrived parses
+    (a JSON object cut between two properties may still be valid and fit a loose schema)."""
+
+
+def truncated(finish_reason: str) -> bool:
+    return finish_reason == LENGTH
+
+
+def parse_output(usecase: UseCase, content: str, finish_reason: str = "stop") -> Any:
     kind = usecase.output.kind
     if kind in ("text", "chat"):
-        return content.strip()
+        return content.strip()  # a cut text is still an answer; the caller sees truncated
+    if truncated(finish_reason):
+        raise TruncatedOutput(f"the answer was cut at max_tokens (finish_reason {LENGTH!r})")
     if kind == "label":
         return _label(usecase, content)
     return _json(usecase, content)

@@ -33,6 +33,7 @@ from shared.domain.chat import ChatResult, StreamDelta, StreamEvent, TokenUsage,
 from shared.domain.errors import BadRequest
 from shared.domain.upstream import UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
+from shared.handlers.output import truncated
 from shared.handlers.prepare import PreparedCall, find_usecase, prepare
 from shared.handlers.usecase_call import answer_from_cache, cache_answer, usage_record
 from shared.http.error_map import error_body, to_gateway_error
@@ -190,6 +191,7 @@ async def _frames(
                     "request_id": request.request_id,
                     "model": call.model,
                     "finish_reason": result.finish_reason,
+                    "truncated": truncated(result.finish_reason),
                     **extra,
                 },
             )

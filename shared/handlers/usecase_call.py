@@ -17,7 +17,7 @@ from shared.domain.chat import ZERO_USAGE, ChatResult, TokenUsage
 from shared.domain.errors import BadGateway
 from shared.domain.records import CachedCompletion
 from shared.domain.usage import Outcome, UsageRecord
-from shared.handlers.output import InvalidOutput, parse_output
+from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output, truncated
 from shared.handlers.prepare import PreparedCall
 
 if TYPE_CHECKING:
@@ -64,9 +64,13 @@ def usage_record(
     )
 
 
-def answer_body(call: PreparedCall, output: Any, usage: TokenUsage, cached: bool) -> dict[str, Any]:
+def answer_body(
+    call: PreparedCall, output: Any, usage: TokenUsage, cached: bool, finish_reason: str
+) -> dict[str, Any]:
     return {
         call.usecase.output.field: output,
+        "finish_reason": finish_reason,
+        "truncated": truncated(finish_reason),
         "usage": usage.as_dict(),
         "cached": cached,
         "request_id": call.request.request_id,
@@ -82,7 +86,7 @@ async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> 
     if hit is None:
         return None
     try:
-        output = parse_output(call.usecase, hit.content)
+        output = parse_output(call.usecase, hit.content, hit.finish_reason)
     except InvalidOutput:
         return None
     zero = ZERO_USAGE
@@ -96,7 +100,7 @@ async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> 
         now=gw.now(),
     )
     await gw.meter.settle_cache_hit(record, avoided=hit.usage)
-    return Answer(200, answer_body(call, output, zero, cached=True))
+    return Answer(200, answer_body(call, output, zero, True, hit.finish_reason))
 
 
 async def metered_call(
@@ -118,7 +122,7 @@ async def metered_call(
         raise
     latency = (time.perf_counter() - started) * 1000
     try:
-        output: Any = parse_output(call.usecase, result.content)
+        output: Any = parse_output(call.usecase, result.content, result.finish_reason)
         outcome: Outcome = "ok"
     except InvalidOutput as exc:
         output, outcome = exc, "error"
@@ -132,7 +136,8 @@ async def metered_call(
         now=gw.now(),
     )
     if on_answered is not None and outcome == "ok":
-        await on_answered(answer_body(call, output, result.usage, False), record)
+        body = answer_body(call, output, result.usage, False, result.finish_reason)
+        await on_answered(body, record)
     await gw.meter.settle(reservation, record)
     return result, output, reservation.headers
 
@@ -149,6 +154,7 @@ async def cache_answer(gw: Gateway, call: PreparedCall, result: ChatResult) -> N
         content=result.content,
         usage=result.usage,
         created_at=datetime.now(UTC),
+        finish_reason=result.finish_reason,
     )
     await gw.stores.cache.put(entry, ttl_seconds=call.usecase.cache.ttl_seconds)
 
@@ -162,6 +168,14 @@ async def execute(
         return cached
     request_id = call.request.request_id
     result, output, headers = await metered_call(gw, call, request_id, on_answered)
+    if isinstance(output, TruncatedOutput):
+        # Not retried: the same max_tokens would cut the same answer again.
+        raise BadGateway(
+            f"the model's answer was cut at max_tokens ({call.request.max_tokens}) before the "
+            f"{call.usecase.id!r} output was complete; nothing was cached",
+            code="invalid_model_output",
+            details={"reason": str(output), "finish_reason": result.finish_reason},
+        )
     if isinstance(output, InvalidOutput):
         # One retry: a fresh upstream call with its own request id (and its own usage record).
         result, output, headers = await metered_call(gw, call, f"{request_id}-r1", on_answered)
@@ -173,4 +187,5 @@ async def execute(
                 details={"reason": str(output)},
             )
     await cache_answer(gw, call, result)
-    return Answer(200, answer_body(call, output, result.usage, cached=False), headers)
+    body = answer_body(call, output, result.usage, False, result.finish_reason)
+    return Answer(200, body, headers)

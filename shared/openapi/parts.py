@@ -14,7 +14,7 @@ REF = "#/components/schemas/{model}"
 Operation = tuple[str, str, dict[str, Any]]
 CALL_ERRORS = (400, 401, 403, 413, 415, 429, 500, 502, 503)
 # Server-sent events; each event's data is a JSON object: "delta" {text}, then "done" {usage,
-# request_id, ...} or "error" {error}.
+# request_id, finish_reason, truncated, ...} or "error" {error}.
 SSE = {"text/event-stream": {"schema": {"type": "object"}}}
 
 

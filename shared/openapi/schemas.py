@@ -110,6 +110,8 @@ class SessionView(_Open):
 
 class ChatReply(_Open):
     reply: str
+    finish_reason: str = Field(description="stop, or length: the reply was cut at max_tokens")
+    truncated: bool = Field(description="finish_reason is length")
     usage: TokenUsage
     request_id: str
     model: str

@@ -49,13 +49,32 @@ def usecase_schemas(usecase: UseCase) -> dict[str, dict[str, Any]]:
         "type": "object",
         "properties": {
             field: output_schema(usecase),
+            "finish_reason": {
+                "type": "string",
+                "description": "Why the model stopped: stop, or length (cut at max_tokens); "
+                "a cache hit reports the cached answer's",
+            },
+            "truncated": {
+                "type": "boolean",
+                "description": "finish_reason is length: the answer was cut short. Only text "
+                "answers can be; a cut label or JSON answer is a 502 invalid_model_output",
+            },
             "usage": ref("TokenUsage"),
             "cached": {"type": "boolean"},
             "request_id": {"type": "string"},
             "model": {"type": "string"},
             "use_case": ref("UseCaseRef"),
         },
-        "required": [field, "usage", "cached", "request_id", "model", "use_case"],
+        "required": [
+            field,
+            "finish_reason",
+            "truncated",
+            "usage",
+            "cached",
+            "request_id",
+            "model",
+            "use_case",
+        ],
     }
     return {
         f"{name}Request": {**request, "title": f"{name}Request", "properties": streamable},

@@ -21,6 +21,7 @@ def _entry(clock: ContractClock, content: str = "Paris.") -> CachedCompletion:
         content=content,
         usage=TokenUsage(prompt_tokens=120, completion_tokens=7, cached_tokens=64, estimated=True),
         created_at=clock.now(),
+        finish_reason="length",  # not the default: the round trip must keep it
     )
 
 

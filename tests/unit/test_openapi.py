@@ -19,6 +19,7 @@ from shared.composition.root import Gateway
 from shared.openapi.document import build_document
 from shared.settings import Settings
 from tests.conftest import HEADERS
+from tests.fakes import FakeChatModel
 
 TEXT = "The quarterly report shows revenue up 12% while costs stayed flat."
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -152,3 +153,31 @@ async def test_the_document_is_served_and_written(
     written = json.loads(target.read_text(encoding="utf-8"))
     validate(written)
     assert written["paths"].keys() == document["paths"].keys()
+
+
+def test_every_answer_documents_finish_reason_and_truncated(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    answers = [f"{u.id.title().replace('-', '')}Answer" for u in Catalog.load().all()]
+    answers = [name for name in answers if name in schemas]
+    assert len(answers) == len([u for u in Catalog.load().all() if u.output.kind != "chat"])
+    for name in [*answers, "ChatReply"]:
+        assert {"finish_reason", "truncated"} <= set(schemas[name]["required"]), name
+
+
+async def test_a_cut_answer_and_a_chat_turn_fit_their_documented_schemas(
+    client: httpx.AsyncClient, chat: FakeChatModel, document: dict[str, Any]
+) -> None:
+    chat.finish_reason = "length"
+    cut = await client.post("/api/v1/summarize", json={"text": TEXT}, headers=HEADERS)
+    check(document, "/v1/summarize", "post", cut)
+    invalid = await client.post("/api/v1/classify", json={"text": TEXT}, headers=HEADERS)
+    check(document, "/v1/classify", "post", invalid)
+    session = await client.post("/api/v1/chat/sessions", headers=HEADERS)
+    path = "/v1/chat/sessions/{session_id}/messages"
+    turn = await client.post(
+        f"/api{path.format(session_id=session.json()['session_id'])}",
+        json={"content": "Hello"},
+        headers=HEADERS,
+    )
+    check(document, path, "post", turn)
+    assert cut.json()["truncated"] and turn.json()["truncated"] and invalid.status_code == 502
