@@ -217,7 +217,7 @@ async def post_message(
     gw: Gateway, caller: Caller, session_id: str, body: Any, request_id: str
 ) -> Answer:
     turn_call = await prepare_turn(gw, caller, session_id, body, request_id)
-    result, _, headers = await metered_call(gw, turn_call.call, request_id, None)
+    result, _, headers, _ = await metered_call(gw, turn_call.call, request_id, None)
     turn = _turn(gw, turn_call, result)
     stored = await append_turn(gw, turn_call, turn)
     return Answer(

@@ -38,6 +38,7 @@ from shared.handlers.prepare import PreparedCall, find_usecase, prepare
 from shared.handlers.usecase_call import answer_from_cache, cache_answer, usage_record
 from shared.http.error_map import error_body, to_gateway_error
 from shared.metering.meter import Reservation
+from shared.metering.money import plain
 
 if TYPE_CHECKING:
     from shared.composition.root import Gateway
@@ -180,7 +181,7 @@ async def _frames(
                 continue
             result = event.result
             record = progress.record(result.usage, result, "ok")
-            await gw.meter.settle(reservation, record)
+            priced = await gw.meter.settle(reservation, record)
             progress.ending = "settled"
             extra = await on_complete(result, record) if on_complete else {}
             sent = True
@@ -192,6 +193,8 @@ async def _frames(
                     "model": call.model,
                     "finish_reason": result.finish_reason,
                     "truncated": truncated(result.finish_reason),
+                    "cost": plain(priced.cost),
+                    "currency": priced.currency,
                     **extra,
                 },
             )

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from shared.domain.chat import ZERO_USAGE, ChatResult, TokenUsage
@@ -19,6 +20,7 @@ from shared.domain.records import CachedCompletion
 from shared.domain.usage import Outcome, UsageRecord
 from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output, truncated
 from shared.handlers.prepare import PreparedCall
+from shared.metering.money import plain
 
 if TYPE_CHECKING:
     from shared.composition.root import Gateway
@@ -79,6 +81,14 @@ def answer_body(
     }
 
 
+def with_cost(body: dict[str, Any], *records: UsageRecord) -> dict[str, Any]:
+    """The answer with what its calls cost, exactly, in the price table's currency: the sum of
+    its priced usage records (two when the output was retried; 0 for a gateway cache hit)."""
+    body["cost"] = plain(sum((r.cost for r in records), Decimal(0)))
+    body["currency"] = records[0].currency
+    return body
+
+
 async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> Answer | None:
     if call.cache_key is None:
         return None
@@ -99,15 +109,16 @@ async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> 
         outcome="cache_hit",
         now=gw.now(),
     )
-    await gw.meter.settle_cache_hit(record, avoided=hit.usage)
-    return Answer(200, answer_body(call, output, zero, True, hit.finish_reason))
+    saved = await gw.meter.settle_cache_hit(record, avoided=hit.usage)
+    body = answer_body(call, output, zero, True, hit.finish_reason)
+    return Answer(200, with_cost(body, saved))
 
 
 async def metered_call(
     gw: Gateway, call: PreparedCall, request_id: str, on_answered: OnAnswered | None
-) -> tuple[ChatResult, Any, dict[str, str]]:
-    """One upstream call bracketed by a budget reservation; returns the result, its output
-    and the reservation's response headers (a soft-budget warning)."""
+) -> tuple[ChatResult, Any, dict[str, str], UsageRecord]:
+    """One upstream call bracketed by a budget reservation; returns the result, its output,
+    the reservation's response headers (a soft-budget warning) and the priced usage record."""
     request = call.request
     if request.request_id != request_id:  # a retry: its own request id
         request = replace(request, request_id=request_id)
@@ -137,9 +148,9 @@ async def metered_call(
     )
     if on_answered is not None and outcome == "ok":
         body = answer_body(call, output, result.usage, False, result.finish_reason)
-        await on_answered(body, record)
-    await gw.meter.settle(reservation, record)
-    return result, output, reservation.headers
+        await on_answered(with_cost(body, gw.meter.price(record)), record)
+    priced = await gw.meter.settle(reservation, record)
+    return result, output, reservation.headers, priced
 
 
 async def cache_answer(gw: Gateway, call: PreparedCall, result: ChatResult) -> None:
@@ -167,7 +178,8 @@ async def execute(
     if cached is not None:
         return cached
     request_id = call.request.request_id
-    result, output, headers = await metered_call(gw, call, request_id, on_answered)
+    result, output, headers, priced = await metered_call(gw, call, request_id, on_answered)
+    records = [priced]
     if isinstance(output, TruncatedOutput):
         # Not retried: the same max_tokens would cut the same answer again.
         raise BadGateway(
@@ -178,7 +190,9 @@ async def execute(
         )
     if isinstance(output, InvalidOutput):
         # One retry: a fresh upstream call with its own request id (and its own usage record).
-        result, output, headers = await metered_call(gw, call, f"{request_id}-r1", on_answered)
+        retry = f"{request_id}-r1"
+        result, output, headers, priced = await metered_call(gw, call, retry, on_answered)
+        records.append(priced)
         if isinstance(output, InvalidOutput):
             raise BadGateway(
                 f"the model's answer did not match the {call.usecase.id!r} output contract "
@@ -187,5 +201,5 @@ async def execute(
                 details={"reason": str(output)},
             )
     await cache_answer(gw, call, result)
-    body = answer_body(call, output, result.usage, False, result.finish_reason)
+    body = with_cost(answer_body(call, output, result.usage, False, result.finish_reason), *records)
     return Answer(200, body, headers)

@@ -64,6 +64,12 @@ def usecase_schemas(usecase: UseCase) -> dict[str, dict[str, Any]]:
             "request_id": {"type": "string"},
             "model": {"type": "string"},
             "use_case": ref("UseCaseRef"),
+            "cost": {
+                "type": "string",
+                "description": "What this answer's model calls cost, exact decimal (0 for a "
+                "cache hit); the chargeback report sums the same figures",
+            },
+            "currency": {"type": "string"},
         },
         "required": [
             field,

@@ -7,6 +7,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from devhost.host import LocalHost
+from shared.metering.money import plain
 from tests.browser.conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -42,6 +43,7 @@ async def test_lists_the_use_cases_and_summarizes(page: Page, host: LocalHost) -
     assert shown and record is not None and record.user_id == "alice@contoso.com"
     usage = answer.locator(".usage dd")
     assert (await usage.nth(0).inner_text()) == f"{record.prompt_tokens:,}"
+    assert (await usage.nth(4).inner_text()) == f"{plain(record.cost)} {record.currency}"
 
 
 async def test_streams_a_chat_turn_piece_by_piece(page: Page) -> None:
@@ -64,6 +66,8 @@ async def test_streams_a_chat_turn_piece_by_piece(page: Page) -> None:
     await screenshot(page, "chat-streaming")
     done = page.locator(".msg.assistant[data-state=done]")
     await expect(done).to_be_visible()
+    await done.locator(".turn-facts summary").click()  # the turn's usage and cost
+    await expect(done.locator(".usage")).to_contain_text("Cost")
     await screenshot(page, "chat-done")
     paints: list[int] = await page.evaluate("window.paints")
     reply = await done.locator("p").first.inner_text()
