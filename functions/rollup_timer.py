@@ -1,11 +1,12 @@
 """Timer trigger: recompute the daily usage rollups that chargeback reports read.
 
 Every 15 minutes (NCRONTAB, seconds first: https://learn.microsoft.com/azure/azure-functions/
-functions-bindings-timer#ncrontab-expressions), so a report is at most ~15 minutes behind the
-ledger; ``refresh=true`` on the report recomputes on demand. A run recomputes yesterday and
-today; the first run of each UTC day and a past-due catch-up recompute the current and the
-previous month in full. The recompute is idempotent, so an overlapping or repeated run (a
-past-due catch-up, two instances) is harmless.
+functions-bindings-timer#ncrontab-expressions). A report brings its units' recent days up to
+date itself when they are older than a minute (shared/metering/reports.py), so the timer keeps
+the rollups warm rather than fresh; ``refresh=true`` recomputes whole months. A run
+recomputes yesterday and today; the first run of each UTC day and a past-due catch-up
+recompute the current and the previous month in full. The recompute is idempotent, so an
+overlapping or repeated run (a past-due catch-up, two instances) is harmless.
 """
 
 from __future__ import annotations

@@ -71,6 +71,17 @@ class RollupStore(Protocol):
         """Rollups with first_day <= day <= last_day; None means every business unit."""
         ...
 
+    async def mark_computed(self, business_unit: str, month: str, at: datetime) -> None:
+        """Record that the unit's rollups of ``month`` (YYYY-MM) reflect the ledger as it stood
+        at ``at`` (the recompute's start). Kept apart from the rollups themselves."""
+        ...
+
+    async def computed(
+        self, business_units: Sequence[str], months: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        """When each (unit, month)'s rollups were last computed; absent: never."""
+        ...
+
 
 class SessionStore(Protocol):
     async def create(self, session: ChatSession) -> ChatSession:

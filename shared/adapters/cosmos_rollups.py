@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 
 from shared.adapters.cosmos_client import CosmosConnection, item_id
 from shared.adapters.cosmos_containers import ROLLUPS
+from shared.domain.timestamps import from_iso, iso
 from shared.domain.usage import DailyRollup
 
 # Constant query texts: every value, the business unit included, goes in as a parameter.
@@ -23,8 +25,14 @@ def _sort_key(r: DailyRollup) -> tuple[str, str, str, str]:
     return (r.day, r.business_unit, r.use_case, r.model)
 
 
+# One item per unit and month, in the unit's partition ("computed|YYYY-MM"), says when those
+# rollups were last computed. It has no "day", so the range queries above never return it.
+COMPUTED_PREFIX = "computed|"
+
+
 class CosmosRollupStore:
     def __init__(self, conn: CosmosConnection) -> None:
+        self._conn = conn
         self._container = conn.container(ROLLUPS)
 
     async def upsert(self, rollup: DailyRollup) -> None:
@@ -63,3 +71,28 @@ class CosmosRollupStore:
                 query, parameters=parameters, partition_key=partition
             )
         return [DailyRollup.from_doc(doc) async for doc in items]
+
+    async def mark_computed(self, business_unit: str, month: str, at: datetime) -> None:
+        # Last writer wins: a slow recompute finishing after a later one moves the mark back,
+        # which only makes a report say it is older than it is (and recompute sooner).
+        doc = {
+            "id": item_id(COMPUTED_PREFIX + month),
+            "business_unit": business_unit,
+            "month": month,
+            "computed_at": iso(at),
+        }
+        await self._container.upsert_item(doc)
+
+    async def computed(
+        self, business_units: Sequence[str], months: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        keys = [(bu, m) for bu in dict.fromkeys(business_units) for m in dict.fromkeys(months)]
+        docs = await asyncio.gather(
+            *(
+                self._conn.point_read(self._container, item_id(COMPUTED_PREFIX + m), bu)
+                for bu, m in keys
+            )
+        )
+        return {
+            key: from_iso(doc["computed_at"]) for key, doc in zip(keys, docs, strict=True) if doc
+        }

@@ -1,11 +1,14 @@
-"""RollupStore on SQLite: one row per rollup id (day|business unit|use case|model)."""
+"""RollupStore on SQLite: one row per rollup id (day|business unit|use case|model), and one per
+business unit and month saying when those rollups were last computed."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from shared.adapters.sqlite_db import Database
+from shared.domain.timestamps import from_iso, to_utc
 from shared.domain.usage import DailyRollup
 
 SCHEMA = (
@@ -16,6 +19,12 @@ SCHEMA = (
         doc TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS daily_rollups_day ON daily_rollups (day, business_unit)",
+    """CREATE TABLE IF NOT EXISTS rollups_computed (
+        business_unit TEXT NOT NULL,
+        month TEXT NOT NULL,
+        computed_at TEXT NOT NULL,
+        PRIMARY KEY (business_unit, month)
+    )""",
 )
 
 
@@ -48,3 +57,28 @@ class SqliteRollupStore:
                 (first_day, last_day, json.dumps(list(business_units))),
             )
         return [DailyRollup.from_doc(json.loads(row["doc"])) for row in rows]
+
+    async def mark_computed(self, business_unit: str, month: str, at: datetime) -> None:
+        # max(): a slow recompute that started earlier never moves the mark back.
+        self._db.execute(
+            "INSERT INTO rollups_computed (business_unit, month, computed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (business_unit, month) DO UPDATE "
+            "SET computed_at = max(computed_at, excluded.computed_at)",
+            (business_unit, month, _stamp(at)),
+        )
+
+    async def computed(
+        self, business_units: Sequence[str], months: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        rows = self._db.query(
+            "SELECT business_unit, month, computed_at FROM rollups_computed "
+            "WHERE business_unit IN (SELECT value FROM json_each(?)) "
+            "AND month IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(business_units)), json.dumps(list(months))),
+        )
+        return {(row["business_unit"], row["month"]): from_iso(row["computed_at"]) for row in rows}
+
+
+def _stamp(at: datetime) -> str:
+    """Fixed-width UTC text, so max() on the text is max() on the time."""
+    return to_utc(at).isoformat(timespec="microseconds")

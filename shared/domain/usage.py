@@ -124,6 +124,10 @@ class DailyRollup:
     currency: str = "USD"
     # Upstream tokens that cache hits avoided (prompt + completion of the cached answers).
     saved_tokens: int = 0
+    # Calls whose usage the gateway counted itself (upstream sent none, or the call was
+    # interrupted: UsageRecord.estimated), and their part of ``cost``.
+    estimated_calls: int = 0
+    estimated_cost: Decimal = Decimal(0)
 
     @property
     def id(self) -> str:
@@ -131,13 +135,17 @@ class DailyRollup:
 
     def to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
-        doc["cost"] = str(self.cost)
-        doc["savings"] = str(self.savings)
+        for money in _ROLLUP_MONEY:
+            doc[money] = str(getattr(self, money))
         return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> DailyRollup:
         fields = {k: doc[k] for k in cls.__dataclass_fields__ if k in doc}
-        fields["cost"] = Decimal(str(doc["cost"]))
-        fields["savings"] = Decimal(str(doc["savings"]))
+        for money in _ROLLUP_MONEY:
+            if money in doc:  # estimated_cost is absent from rollups written before it
+                fields[money] = Decimal(str(doc[money]))
         return cls(**fields)
+
+
+_ROLLUP_MONEY = ("cost", "savings", "estimated_cost")

@@ -15,10 +15,15 @@ from html import escape
 
 from shared.metering.chart import cost_chart
 from shared.metering.money import REPORT_PRECISION, report_money
-from shared.metering.reports import COUNTS, Report, ReportRow
+from shared.metering.reports import COUNTS, FRESH_FOR, Report, ReportRow
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MONEY = ("cost", "savings")
+# After currency, so the columns before it keep their places for existing spreadsheets.
+ESTIMATED = ("estimated_calls", "estimated_cost")
+# A page whose period reaches today reloads itself this often (each view recomputes at most
+# today's rollups, and only when they are older than FRESH_FOR).
+RELOAD_SECONDS = 300
 # The page has no script and loads nothing; only its own inline style is allowed.
 HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
 
@@ -32,7 +37,7 @@ def csv_filename(report: Report) -> str:
 
 
 def _columns(report: Report) -> list[str]:
-    return [*report.query.group_by, *COUNTS, "saved_tokens", *MONEY, "currency"]
+    return [*report.query.group_by, *COUNTS, "saved_tokens", *MONEY, "currency", *ESTIMATED]
 
 
 def render_csv(report: Report) -> str:
@@ -64,16 +69,20 @@ def render_html(report: Report) -> str:
     period = f"{q.first.isoformat()} to {q.last.isoformat()}"
     units = "all" if report.business_units is None else ", ".join(report.business_units)
     t = report.totals
+    share = f"{report.estimated_share * 100:.2f}".rstrip("0").rstrip(".")
     cards = [
         ("Cost", f"{report_money(t.cost)} {cur}"),
         ("Cache savings", f"{report_money(t.savings)} {cur}"),
         ("Upstream calls", str(t.calls)),
         ("Cache hits", str(t.cache_hits)),
+        ("Estimated", f"{share}% of cost ({t.estimated_calls} calls)"),
     ]
+    live = q.last >= report.generated_at.date()
+    reload = f'<meta http-equiv="refresh" content="{RELOAD_SECONDS}"/>' if live else ""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en" xmlns="http://www.w3.org/1999/xhtml">',
-        '<head><meta charset="utf-8"/>',
+        f'<head><meta charset="utf-8"/>{reload}',
         f"<title>{escape(f'Chargeback {period}')}</title>",
         f"<style>{_STYLE}</style></head>",
         "<body>",
@@ -81,6 +90,7 @@ def render_html(report: Report) -> str:
         f'<p class="meta">Business units: {escape(units)}. Amounts in {escape(cur)}, rounded '
         f"to {REPORT_PRECISION} (half-even) from exact sums. Generated "
         f"{escape(report.generated_at.isoformat())} from daily rollups.</p>",
+        f'<p class="meta" id="as-of">{escape(_as_of(report, live))}</p>',
         '<div class="cards">',
         *(f'<div class="card">{escape(k)}<b>{escape(v)}</b></div>' for k, v in cards),
         "</div>",
@@ -90,6 +100,24 @@ def render_html(report: Report) -> str:
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _as_of(report: Report, live: bool) -> str:
+    if report.as_of is None:
+        return "Data as of: never computed (no usage rolled up yet)."
+    text = f"Data as of {report.as_of.isoformat()}: usage after that is not in this report yet."
+    if live:
+        text += (
+            f" Today's figures are recomputed when older than {int(FRESH_FOR.total_seconds())} s;"
+            f" this page reloads every {RELOAD_SECONDS // 60} minutes."
+        )
+    estimated = report.totals.estimated_calls
+    if estimated:
+        text += (
+            f" {estimated} calls ({report_money(report.totals.estimated_cost)} "
+            f"{report.currency}) are counted from the gateway's own estimate of their usage."
+        )
+    return text
 
 
 def _table(report: Report) -> str:
@@ -126,4 +154,6 @@ def _raw(row: ReportRow, report: Report) -> list[str]:
     """A row's cells as text, in _columns order."""
     keys = [v for _, v in row.keys] or [""] * len(report.query.group_by)
     counts = [str(getattr(row, c)) for c in (*COUNTS, "saved_tokens")]
-    return [*keys, *counts, report_money(row.cost), report_money(row.savings), report.currency]
+    money = [report_money(row.cost), report_money(row.savings)]
+    estimated = [str(row.estimated_calls), report_money(row.estimated_cost)]
+    return [*keys, *counts, *money, report.currency, *estimated]

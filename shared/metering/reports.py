@@ -1,11 +1,20 @@
 """Chargeback reports: who used what, what it cost and what the cache saved, from rollups.
 
-Reports read daily rollups (rollup.py), never raw records; ``refresh=true`` recomputes the
-rollups of the range's months first, for the units the caller may read. ``calls`` counts
-upstream calls (billed), ``cache_hits`` calls the gateway answered from its cache (free;
-their avoided cost is ``savings``). Money is summed exactly and rounded once, per row and per
-total, to 0.000001 (money.py). Who may read what: the finance role (GATEWAY_FINANCE_ROLE) reads
-every unit, optionally one (``business_unit=``); anyone else reads only their own unit.
+The period defaults to the month to date (UTC): ``from`` the first of the month (of ``to``, when
+only ``to`` is given), ``to`` today. Reports read daily rollups (rollup.py), never raw records.
+Fresh without a recompute per view: when a unit's rollups are older than FRESH_FOR and the
+period reaches the day they were computed, only the days since then (usually just today) are
+recomputed first (``rollup.refresh_stale``); the timer recomputes every 15 minutes besides.
+``refresh=true`` recomputes the period's whole months first, for the units the caller may
+read (for a late record in an earlier day). Every report says ``as_of``: when the rollups it
+read were computed (the oldest of its units' and months'); usage after that is not in it yet.
+
+``calls`` counts upstream calls (billed), ``cache_hits`` calls the gateway answered from its
+cache (free; their avoided cost is ``savings``); ``estimated_calls`` / ``estimated_cost`` the
+calls whose usage the gateway counted itself (upstream sent none, or the call was interrupted).
+Money is summed exactly and rounded once, per row and per total, to 0.000001 (money.py). Who may
+read what: the finance role (GATEWAY_FINANCE_ROLE) reads every unit, optionally one
+(``business_unit=``); anyone else reads only their own unit.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,7 +30,7 @@ from shared.domain.caller import Caller
 from shared.domain.errors import BadRequest, Forbidden
 from shared.domain.usage import DailyRollup
 from shared.metering.money import REPORT_PRECISION, report_money
-from shared.metering.rollup import months_between, rollup_month
+from shared.metering.rollup import months_between, refresh_stale, rollup_month
 
 if TYPE_CHECKING:
     from shared.composition.root import Gateway
@@ -30,11 +39,14 @@ GROUP_KEYS = ("business_unit", "use_case", "model", "day")
 DEFAULT_GROUP_BY = ("business_unit", "use_case", "model")
 MAX_RANGE_DAYS = 366
 COUNTS = ("calls", "cache_hits", "prompt_tokens", "cached_tokens", "completion_tokens")
+# A report recomputes a unit's recent rollups first when they are older than this.
+FRESH_FOR = timedelta(seconds=60)
 # Query parameters a report understands; "code" is the Functions host's key parameter.
 PARAMS = frozenset({"from", "to", "group_by", "business_unit", "format", "refresh", "code"})
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNIT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 Format = Literal["json", "csv"]
+SHARE = Decimal("0.0001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +70,8 @@ class ReportRow:
     saved_tokens: int
     cost: Decimal  # exact; rounded only when rendered
     savings: Decimal
+    estimated_calls: int
+    estimated_cost: Decimal  # the part of cost counted from estimated usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +83,20 @@ class Report:
     totals: ReportRow
     daily: tuple[DailyRollup, ...]  # what the rows were summed from (the chart reads these)
     generated_at: datetime
+    as_of: datetime | None  # when the rollups read were computed (the oldest unit's); None: never
+
+    @property
+    def estimated_share(self) -> Decimal:
+        """The part of the period's cost counted from estimated usage, 0 to 1."""
+        cost = self.totals.cost
+        return Decimal(0) if not cost else (self.totals.estimated_cost / cost).quantize(SHARE)
 
 
 def _error(name: str, msg: str, kind: str = "value_error") -> dict[str, Any]:
     return {"loc": ["query", name], "msg": msg, "type": kind}
 
 
-def _day(name: str, raw: str | None, errors: list[dict[str, Any]]) -> date | None:
-    if raw is None:
-        errors.append(_error(name, "required (YYYY-MM-DD)", "missing"))
-        return None
+def _day(name: str, raw: str, errors: list[dict[str, Any]]) -> date | None:
     try:
         if _DAY.fullmatch(raw):
             return date.fromisoformat(raw)
@@ -88,8 +106,19 @@ def _day(name: str, raw: str | None, errors: list[dict[str, Any]]) -> date | Non
     return None
 
 
-def parse_query(params: Sequence[tuple[str, str]]) -> ReportQuery:
-    """Validate the query string; every problem is reported at once (400 with field errors)."""
+def _period(
+    values: dict[str, str], today: date, errors: list[dict[str, Any]]
+) -> tuple[date | None, date | None]:
+    """``from`` and ``to``; by default the month to date (``to``'s month when only it is set)."""
+    last = _day("to", values["to"], errors) if "to" in values else today
+    if "from" in values:
+        return _day("from", values["from"], errors), last
+    return (None if last is None else last.replace(day=1)), last
+
+
+def parse_query(params: Sequence[tuple[str, str]], today: date) -> ReportQuery:
+    """Validate the query string; every problem is reported at once (400 with field errors).
+    ``today`` (UTC) is where the default period ends."""
     errors: list[dict[str, Any]] = []
     values: dict[str, str] = {}
     for name, value in params:
@@ -98,8 +127,7 @@ def parse_query(params: Sequence[tuple[str, str]]) -> ReportQuery:
         elif name in values:
             errors.append(_error(name, "given more than once"))
         values[name] = value
-    first = _day("from", values.get("from"), errors)
-    last = _day("to", values.get("to"), errors)
+    first, last = _period(values, today, errors)
     if first and last and first > last:
         errors.append(_error("to", "must be on or after from"))
     elif first and last and (last - first).days + 1 > MAX_RANGE_DAYS:
@@ -149,13 +177,18 @@ async def chargeback(gw: Gateway, caller: Caller, query: ReportQuery) -> Report:
     if query.refresh:
         for month in months_between(query.first, query.last):
             await rollup_month(gw, month, units)
+    every = sorted(gw.settings.business_unit_ids) if units is None else units
+    marks = await refresh_stale(gw, every, query.first, query.last, FRESH_FOR)
+    wanted = len(set(every)) * len(months_between(query.first, query.last))
+    as_of = min(marks.values()) if len(marks) == wanted else None
     daily = await gw.stores.rollups.query(units, query.first.isoformat(), query.last.isoformat())
     currencies = {r.currency for r in daily} or {gw.meter.currency}
     if len(currencies) != 1:
         raise ValueError(f"rollups mix currencies {sorted(currencies)}")
     rows = aggregate(daily, query.group_by)
     totals = aggregate(daily, ()) or [_row((), [])]
-    return Report(query, units, currencies.pop(), tuple(rows), totals[0], tuple(daily), gw.now())
+    currency = currencies.pop()
+    return Report(query, units, currency, tuple(rows), totals[0], tuple(daily), gw.now(), as_of)
 
 
 def aggregate(rollups: Iterable[DailyRollup], group_by: Sequence[str]) -> list[ReportRow]:
@@ -176,13 +209,19 @@ def _row(keys: tuple[tuple[str, str], ...], rollups: Sequence[DailyRollup]) -> R
         saved_tokens=sum(r.saved_tokens for r in rollups),
         cost=sum((r.cost for r in rollups), Decimal(0)),
         savings=sum((r.savings for r in rollups), Decimal(0)),
+        estimated_calls=sum(r.estimated_calls for r in rollups),
+        estimated_cost=sum((r.estimated_cost for r in rollups), Decimal(0)),
     )
 
 
 def row_json(row: ReportRow, currency: str) -> dict[str, Any]:
     counts = {c: getattr(row, c) for c in (*COUNTS, "saved_tokens")}
     money = {"cost": report_money(row.cost), "savings": report_money(row.savings)}
-    return {**dict(row.keys), **counts, **money, "currency": currency}
+    estimated = {
+        "estimated_calls": row.estimated_calls,
+        "estimated_cost": report_money(row.estimated_cost),
+    }
+    return {**dict(row.keys), **counts, **money, "currency": currency, **estimated}
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -195,6 +234,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "currency": report.currency,
         "precision": str(REPORT_PRECISION),
         "generated_at": report.generated_at.isoformat(),
+        "as_of": None if report.as_of is None else report.as_of.isoformat(),
+        "estimated_share": str(report.estimated_share),
         "rows": [row_json(r, report.currency) for r in report.rows],
         "totals": row_json(report.totals, report.currency),
     }

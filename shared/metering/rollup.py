@@ -37,6 +37,8 @@ class _Totals:
     saved_tokens: int = 0
     cost: Decimal = Decimal(0)
     savings: Decimal = Decimal(0)
+    estimated_calls: int = 0
+    estimated_cost: Decimal = Decimal(0)
     currencies: set[str] = field(default_factory=set)
 
 
@@ -63,6 +65,9 @@ class Sums:
             t.saved_tokens += r.saved_prompt_tokens + r.saved_completion_tokens
             t.cost += r.cost
             t.savings += r.savings
+            if r.estimated:
+                t.estimated_calls += 1
+                t.estimated_cost += r.cost
             t.currencies.add(r.currency)
 
     def rollups(self) -> list[DailyRollup]:
@@ -88,6 +93,8 @@ def _rollup(key: RollupKey, t: _Totals) -> DailyRollup:
         savings=t.savings,
         currency=next(iter(t.currencies)),
         saved_tokens=t.saved_tokens,
+        estimated_calls=t.estimated_calls,
+        estimated_cost=t.estimated_cost,
     )
 
 
@@ -134,11 +141,16 @@ async def _recompute(
     since: datetime | None = None,
 ) -> list[DailyRollup]:
     """Recompute the rollups of every day with records in ``months`` (from ``since``): each
-    day's records are all read, so each rollup is complete."""
+    day's records are all read, so each rollup is complete. Each (unit, month) is then marked
+    computed as of the run's start, when the run covered all of it that could have changed: the
+    whole month, or the days since a mark that already covered the days before ``since``."""
+    started = gw.now()
+    months = list(months)
     units = sorted(gw.settings.business_unit_ids if business_units is None else business_units)
+    marks = {} if since is None else await gw.stores.rollups.computed(units, months)
     rollups: list[DailyRollup] = []
-    for month in months:
-        for business_unit in units:
+    for business_unit in units:
+        for month in months:
             sums = Sums()
             async for page in gw.stores.ledger.pages(business_unit, month, since):
                 sums.add(page)
@@ -146,7 +158,20 @@ async def _recompute(
             for rollup in sums.rollups():
                 await gw.stores.rollups.upsert(rollup)
                 rollups.append(rollup)
+            if _covers(month, since, marks.get((business_unit, month))):
+                await gw.stores.rollups.mark_computed(business_unit, month, started)
     return rollups
+
+
+def _covers(month: str, since: datetime | None, marked: datetime | None) -> bool:
+    if since is None or since <= _month_start(month):
+        return True
+    return marked is not None and marked >= since
+
+
+def _month_start(month: str) -> datetime:
+    year, mon = (int(p) for p in month.split("-"))
+    return datetime(year, mon, 1, tzinfo=UTC)
 
 
 def months_between(first: date, last: date) -> list[str]:
@@ -156,3 +181,35 @@ def months_between(first: date, last: date) -> list[str]:
         months.append(f"{year}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+async def refresh_stale(
+    gw: Gateway, business_units: Iterable[str], first: date, last: date, max_age: timedelta
+) -> dict[tuple[str, str], datetime]:
+    """Before a report of ``first``..``last``: bring each (unit, month) of the range up to date
+    if its rollups are older than ``max_age`` and the range reaches the day they were computed,
+    by recomputing only the days since then (usually just today: records are stamped when
+    their call ends), not the month. A page viewed every minute so costs one day's records at
+    most once a minute; a past month computed after its end is final and never recomputed
+    here. A (unit, month) never computed is computed in full. Two views at once may both
+    recompute: idempotent, the same rollups. Returns the marks after."""
+    units = sorted(set(business_units))
+    months = months_between(first, last)
+    marks = await gw.stores.rollups.computed(units, months)
+    now = gw.now()
+    for unit in units:
+        for month in months:
+            at = marks.get((unit, month))
+            if at is None:
+                await _recompute(gw, [month], [unit])
+                continue
+            day = at.astimezone(UTC).date()
+            if now - at <= max_age or min(last, _month_end(month)) < day:
+                continue  # fresh enough, or nothing in the range could have changed since
+            await _recompute(gw, [month], [unit], since=datetime.combine(day, time(), UTC))
+    return dict(await gw.stores.rollups.computed(units, months))
+
+
+def _month_end(month: str) -> date:
+    start = _month_start(month)
+    return (datetime(start.year + start.month // 12, start.month % 12 + 1, 1) - timedelta(1)).date()

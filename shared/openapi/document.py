@@ -75,6 +75,9 @@ def components(catalog: Catalog, settings: Settings) -> dict[str, Any]:
             "Retry-After": _header("Seconds to wait before retrying", required=False),
             "Location": _header("Where to poll or find the created resource"),
             "x-budget-warning": _header("A soft budget was crossed", required=False),
+            "x-report-as-of": _header(
+                "When the rollups the report read were computed (ISO 8601, UTC), or never"
+            ),
         },
         "securitySchemes": {
             "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},

@@ -37,8 +37,18 @@ def _query(name: str, schema: dict[str, Any], required: bool, text: str) -> dict
 def report_parameters() -> list[dict[str, Any]]:
     day = {"type": "string", "format": "date"}
     return [
-        _query("from", day, True, "First day (UTC), inclusive"),
-        _query("to", day, True, "Last day (UTC), inclusive; at most 366 days after from"),
+        _query(
+            "from",
+            day,
+            False,
+            "First day (UTC), inclusive; default: the first of to's month (the month to date)",
+        ),
+        _query(
+            "to",
+            day,
+            False,
+            "Last day (UTC), inclusive; at most 366 days after from; default: today",
+        ),
         _query(
             "group_by",
             {
@@ -60,7 +70,9 @@ def report_parameters() -> list[dict[str, Any]]:
             "refresh",
             {"type": "string", "enum": ["true", "false", "1", "0"]},
             False,
-            "Recompute the range's rollups first",
+            "Recompute the rollups of the range's whole months first (for a record that "
+            "arrived late on an earlier day). Without it, a unit's rollups older than 60 s are "
+            "brought up to date from the day they were computed (usually just today)",
         ),
     ]
 
@@ -77,7 +89,13 @@ def _report_operations(settings: Settings) -> list[Operation]:
             operation(
                 "chargeback_report",
                 "Usage and cost by business unit, use case, model or day",
-                {200: ok("The report (JSON, or CSV with format=csv / Accept: text/csv)", report)},
+                {
+                    200: ok(
+                        "The report (JSON, or CSV with format=csv / Accept: text/csv)",
+                        report,
+                        "x-report-as-of",
+                    )
+                },
                 errors,
                 tags=["reports"],
                 **params,
@@ -89,7 +107,7 @@ def _report_operations(settings: Settings) -> list[Operation]:
             operation(
                 "chargeback_page",
                 "The report as a page with a chart",
-                {200: ok("An HTML page", page)},
+                {200: ok("An HTML page", page, "x-report-as-of")},
                 errors,
                 tags=["reports"],
                 **params,

@@ -135,6 +135,11 @@ class ChargebackRow(_Open):
     cost: str = Field(description="Exact decimal, as a string")
     savings: str = Field(description="Cost the cache avoided, exact decimal as a string")
     currency: str
+    estimated_calls: int = Field(
+        description="Calls whose usage the gateway counted itself (upstream sent none, or the "
+        "call was interrupted)"
+    )
+    estimated_cost: str = Field(description="The part of cost from those calls")
 
 
 class ChargebackReport(_Open):
@@ -145,6 +150,11 @@ class ChargebackReport(_Open):
     currency: str
     precision: str
     generated_at: datetime
+    as_of: datetime | None = Field(
+        description="When the rollups read were computed (the oldest unit's and month's): "
+        "usage after it is not in the report yet; null: never computed"
+    )
+    estimated_share: str = Field(description="estimated_cost / cost of the totals, 0 to 1")
     rows: list[ChargebackRow]
     totals: ChargebackRow
 

@@ -1,8 +1,10 @@
-"""RollupStore contract: upsert by id, inclusive day range, optional business-unit filter."""
+"""RollupStore contract: upsert by id, inclusive day range, optional business-unit filter, and
+when each unit's rollups were last computed."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from shared.domain.usage import DailyRollup
@@ -22,6 +24,8 @@ def _rollup(bu: str, day: str, model: str = "gpt-4o-mini", calls: int = 10) -> D
         completion_tokens=700,
         cost=Decimal("0.012345678901234567"),
         savings=Decimal("0.001"),
+        estimated_calls=1,
+        estimated_cost=Decimal("0.000123456789"),
     )
 
 
@@ -111,3 +115,30 @@ async def test_empty_business_unit_list_matches_nothing(rollups: RollupStore, bu
     await _seed(rollups, bu, ["2025-03-01"])
 
     assert list(await rollups.query([], "2025-03-01", "2025-03-01")) == []
+
+
+async def test_when_each_unit_and_month_was_computed(rollups: RollupStore, bu: str) -> None:
+    other, never = f"{bu}-other", f"{bu}-never"
+    at = datetime(2025, 3, 2, 10, 30, 15, 250_000, tzinfo=UTC)
+    await rollups.mark_computed(bu, "2025-03", at)
+    await rollups.mark_computed(bu, "2025-02", at - timedelta(days=30))
+    await rollups.mark_computed(other, "2025-03", at - timedelta(hours=1))
+    await rollups.mark_computed(bu, "2025-03", at + timedelta(seconds=1))  # a later recompute
+
+    found = await rollups.computed([bu, other, never], ["2025-02", "2025-03", "2025-04"])
+
+    assert found == {
+        (bu, "2025-03"): at + timedelta(seconds=1),
+        (bu, "2025-02"): at - timedelta(days=30),
+        (other, "2025-03"): at - timedelta(hours=1),
+    }
+    assert all(t.utcoffset() == timedelta(0) for t in found.values())
+    assert await rollups.computed([bu], ["2025-01"]) == {}
+
+
+async def test_the_computed_mark_is_never_a_rollup(rollups: RollupStore, bu: str) -> None:
+    seeded = await _seed(rollups, bu, ["2025-03-01"])
+    await rollups.mark_computed(bu, "2025-03", datetime(2025, 3, 1, 12, tzinfo=UTC))
+
+    assert list(await rollups.query([bu], "0000-01-01", "9999-12-31")) == seeded
+    assert _ids(await rollups.query(None, "2025-03-01", "2025-03-01")) >= {seeded[0].id}

@@ -181,3 +181,17 @@ async def test_a_cut_answer_and_a_chat_turn_fit_their_documented_schemas(
     )
     check(document, path, "post", turn)
     assert cut.json()["truncated"] and turn.json()["truncated"] and invalid.status_code == 502
+
+
+async def test_a_default_period_report_fits_its_documented_schema(
+    client: httpx.AsyncClient, document: dict[str, Any]
+) -> None:
+    await client.post("/api/v1/summarize", json={"text": TEXT}, headers=HEADERS)
+    finance = {**HEADERS, "x-user-roles": "finance"}
+    report = await client.get("/api/v1/reports/chargeback", headers=finance)
+    check(document, "/v1/reports/chargeback", "get", report)
+    op = document["paths"]["/v1/reports/chargeback"]["get"]
+    assert "x-report-as-of" in op["responses"]["200"]["headers"]
+    assert report.headers["x-report-as-of"] == report.json()["as_of"]
+    params = {p["name"]: p for p in op["parameters"] if "name" in p}
+    assert not params["from"]["required"] and not params["to"]["required"]

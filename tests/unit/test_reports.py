@@ -146,8 +146,8 @@ async def test_a_unit_reads_only_its_own_chargeback(
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"to": "2026-11-30"}, "from"),
         ({"from": "2026-11-31", "to": "2026-12-01"}, "from"),
+        ({"to": "2026-11-31"}, "to"),
         ({"from": "20261101", "to": "2026-11-30"}, "from"),
         ({"from": "2026-11-02", "to": "2026-11-01"}, "to"),
         ({"from": "2025-01-01", "to": "2026-01-02"}, "to"),
@@ -196,9 +196,11 @@ async def test_csv_is_rfc4180_with_a_filename(
 
 
 def crafted_report(key: str) -> Report:
-    row = ReportRow((("business_unit", key),), 1, 0, 10, 0, 5, 0, Decimal("0.0000015"), Decimal(0))
+    cost = Decimal("0.0000015")
+    row = ReportRow((("business_unit", key),), 1, 0, 10, 0, 5, 0, cost, Decimal(0), 0, Decimal(0))
     query = ReportQuery(date(2026, 11, 1), date(2026, 11, 2), ("business_unit",))
-    return Report(query, None, "USD", (row,), row, (), datetime(2026, 11, 3, tzinfo=UTC))
+    generated = datetime(2026, 11, 3, tzinfo=UTC)
+    return Report(query, None, "USD", (row,), row, (), generated, generated)
 
 
 def test_csv_cells_cannot_become_formulas() -> None:
