@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     gateway_allow_trusted_headers_in_azure: bool = Field(
         default=False, description="Allow headers mode when WEBSITE_INSTANCE_ID is set (Azure)"
     )
+    gateway_allow_embedded_in_azure: bool = Field(
+        default=False,
+        description="Allow the embedded store, the local queue and the simulator when "
+        "WEBSITE_INSTANCE_ID is set (Azure): a throwaway demo only; the ledger then lives on one "
+        "instance's temporary disk",
+    )
     gateway_dev_signin: bool = Field(
         default=True,
         description="Developer sign-in for browsers at /api/dev/signin (headers mode only; "

@@ -58,7 +58,9 @@ class Gateway:
 
 async def build_gateway(settings: Settings) -> Gateway:
     from shared.composition.adapters import build_chat, build_queue, build_stores
+    from shared.composition.azure_checks import check_azure_start
 
+    check_azure_start(settings)  # in Azure: no stand-in, no missing setting, or no start
     models = ModelRegistry.from_settings(settings)
     stores = await build_stores(settings)
     queue, receiver, close_queue = await build_queue(settings)
