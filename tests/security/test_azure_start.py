@@ -128,16 +128,15 @@ def test_locally_the_stand_ins_need_no_setting(
 async def test_readiness_answers_503_and_logs_the_refusal(
     azure_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import function_app
     from devhost.asgi import build_asgi
-    from devhost.functions_index import index
+    from devhost.host import indexed_app
     from shared.composition.root import use_gateway
     from shared.settings import get_settings
 
     azure_env.delenv("COSMOS_ENDPOINT")
     get_settings.cache_clear()
     use_gateway(None)
-    app = build_asgi(index(function_app.app, {}).http)
+    app = build_asgi(indexed_app().http)
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
