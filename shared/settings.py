@@ -146,6 +146,14 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long an open breaker keeps a deployment out"
     )
 
+    # --- identity --------------------------------------------------------------------------
+    azure_client_id: str = Field(
+        default="",
+        description="Client id of the app's user-assigned managed identity: in Azure the one "
+        "credential of the process (Cosmos DB, Service Bus, Azure OpenAI) is a managed identity "
+        "pinned to it; empty: the system-assigned identity",
+    )
+
     # --- Cosmos DB (unset: embedded SQLite store) ------------------------------------------
     cosmos_endpoint: str = Field(
         default="", description="Cosmos DB account URL; without a key, Entra ID is used"

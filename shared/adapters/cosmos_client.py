@@ -11,7 +11,7 @@ Container shapes live in cosmos_containers.py; their RU reasoning is in docs/cos
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,6 @@ from azure.cosmos.exceptions import (
     CosmosResourceNotFoundError,
 )
 from azure.cosmos.partition_key import PartitionKeyType
-from azure.identity.aio import DefaultAzureCredential
 
 from shared.adapters.cosmos_containers import ContainerSpec, create_containers
 from shared.domain.timestamps import WallClock, utc_now
@@ -73,7 +72,6 @@ def status_of(exc: CosmosHttpResponseError) -> int | None:
 class CosmosConnection:
     client: CosmosClient
     database: DatabaseProxy
-    credential: AsyncTokenCredential | None = None
     now: WallClock = utc_now
 
     def container(self, spec: ContainerSpec) -> ContainerProxy:
@@ -130,37 +128,40 @@ class CosmosConnection:
         await self.database.read()
 
     async def close(self) -> None:
+        # The credential, if any, is the process's (composition/credential.py): not closed here.
         await self.client.close()
-        if self.credential is not None:
-            await self.credential.close()
 
 
-def build_client(settings: Settings) -> tuple[CosmosClient, AsyncTokenCredential | None]:
-    """Connection string, else endpoint + key, else endpoint + Entra ID (managed identity)."""
+CredentialSource = Callable[[], AsyncTokenCredential]
+
+
+def build_client(settings: Settings, credential: CredentialSource | None = None) -> CosmosClient:
+    """Connection string, else endpoint + key, else endpoint + Entra ID: the process's
+    credential (``credential()``, a managed identity in Azure)."""
     connection_string = settings.cosmos_connection_string.get_secret_value()
     key = settings.cosmos_key.get_secret_value()
     if connection_string:
-        client = CosmosClient.from_connection_string(connection_string)
-        return client, None
+        return CosmosClient.from_connection_string(connection_string)
     if not settings.cosmos_endpoint:
         raise ValueError("COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING is required for Cosmos DB")
     if key:
-        return CosmosClient(settings.cosmos_endpoint, key), None
-    credential = DefaultAzureCredential()
-    return CosmosClient(settings.cosmos_endpoint, credential), credential
+        return CosmosClient(settings.cosmos_endpoint, key)
+    if credential is None:
+        raise ValueError("COSMOS_ENDPOINT without COSMOS_KEY needs an Entra ID credential")
+    return CosmosClient(settings.cosmos_endpoint, credential())
 
 
-async def connect(settings: Settings, *, now: WallClock = utc_now) -> CosmosConnection:
-    client, credential = build_client(settings)
-    database = await open_database(client, credential, settings)
-    return CosmosConnection(client, database, credential, now=now)
+async def connect(
+    settings: Settings, *, credential: CredentialSource | None = None, now: WallClock = utc_now
+) -> CosmosConnection:
+    client = build_client(settings, credential)
+    database = await open_database(client, settings)
+    return CosmosConnection(client, database, now=now)
 
 
-async def open_database(
-    client: CosmosClient, credential: AsyncTokenCredential | None, settings: Settings
-) -> DatabaseProxy:
+async def open_database(client: CosmosClient, settings: Settings) -> DatabaseProxy:
     """The database (and its containers, when COSMOS_CREATE_CONTAINERS is on); on failure the
-    client and credential are closed."""
+    client is closed."""
     try:
         if settings.cosmos_create_containers:
             database = await client.create_database_if_not_exists(settings.cosmos_database)
@@ -169,7 +170,5 @@ async def open_database(
             database = client.get_database_client(settings.cosmos_database)
     except BaseException:
         await client.close()
-        if credential is not None:
-            await credential.close()
         raise
     return database

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.identity.aio import DefaultAzureCredential
 from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage
 from azure.servicebus.aio import ServiceBusClient
 
@@ -41,7 +40,7 @@ class Client(Protocol):
     async def close(self) -> None: ...
 
 
-ClientFactory = Callable[[], tuple[Client, AsyncTokenCredential | None]]
+ClientFactory = Callable[[], Client]
 
 
 def to_servicebus_message(
@@ -97,17 +96,22 @@ def from_received_message(received: ServiceBusReceivedMessage) -> QueueMessage:
     )
 
 
-def servicebus_client_factory(settings: Settings) -> ClientFactory:
-    """Entra ID (managed identity) with a namespace; a connection string otherwise."""
+def servicebus_client_factory(
+    settings: Settings, credential: Callable[[], AsyncTokenCredential] | None = None
+) -> ClientFactory:
+    """Entra ID with a namespace (the process's credential: ``credential()``, a managed identity
+    in Azure; not closed by the queue); a connection string otherwise."""
 
-    def build() -> tuple[Client, AsyncTokenCredential | None]:
+    def build() -> Client:
         if settings.servicebus_fully_qualified_namespace:
-            credential = DefaultAzureCredential()
-            client = ServiceBusClient(settings.servicebus_fully_qualified_namespace, credential)
-            return client, credential
+            if credential is None:
+                raise ValueError(
+                    "SERVICEBUS_FULLY_QUALIFIED_NAMESPACE needs an Entra ID credential"
+                )
+            return ServiceBusClient(settings.servicebus_fully_qualified_namespace, credential())
         connection_string = settings.servicebus_connection_string.get_secret_value()
         if connection_string:
-            return ServiceBusClient.from_connection_string(connection_string), None
+            return ServiceBusClient.from_connection_string(connection_string)
         raise ValueError(
             "SERVICEBUS_FULLY_QUALIFIED_NAMESPACE or SERVICEBUS_CONNECTION_STRING is required"
         )
@@ -121,19 +125,21 @@ class ServiceBusOverflowQueue:
         self._factory = client_factory
         self._lock = asyncio.Lock()
         self._client: Client | None = None
-        self._credential: AsyncTokenCredential | None = None
         self._sender: Sender | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ServiceBusOverflowQueue:
-        return cls(settings.servicebus_queue_name, servicebus_client_factory(settings))
+    def from_settings(
+        cls, settings: Settings, credential: Callable[[], AsyncTokenCredential] | None = None
+    ) -> ServiceBusOverflowQueue:
+        factory = servicebus_client_factory(settings, credential)
+        return cls(settings.servicebus_queue_name, factory)
 
     async def _get_sender(self) -> Sender:
         if self._sender is not None:
             return self._sender
         async with self._lock:  # concurrent first sends must not open two connections
             if self._sender is None:
-                self._client, self._credential = self._factory()
+                self._client = self._factory()
                 self._sender = self._client.get_queue_sender(self._queue_name)
             return self._sender
 
@@ -149,11 +155,9 @@ class ServiceBusOverflowQueue:
 
     async def close(self) -> None:
         async with self._lock:
-            sender, client, credential = self._sender, self._client, self._credential
-            self._sender = self._client = self._credential = None
+            sender, client = self._sender, self._client
+            self._sender = self._client = None
         if sender is not None:
             await sender.close()
         if client is not None:
             await client.close()
-        if credential is not None:
-            await credential.close()

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
 
+from shared.composition.credential import ProcessCredential
 from shared.composition.deferred import DeferredDeployment
 from shared.composition.stores import Stores
 from shared.deployment_groups import ModelRegistry
@@ -31,12 +32,12 @@ Closer = Callable[[], Awaitable[None]]
 NO_CREDENTIAL = "no-credential"
 
 
-async def build_stores(settings: Settings) -> Stores:
+async def build_stores(settings: Settings, credential: ProcessCredential) -> Stores:
     if settings.uses_cosmos:
         from shared.composition.cosmos import open_cosmos_stores
 
         log.info("store: Cosmos DB database %r", settings.cosmos_database)
-        return await open_cosmos_stores(settings)
+        return await open_cosmos_stores(settings, credential=credential.get)
     from shared.composition.embedded import open_embedded_stores
 
     log.info("store: embedded SQLite under %s", settings.gateway_data_dir)
@@ -44,13 +45,13 @@ async def build_stores(settings: Settings) -> Stores:
 
 
 async def build_queue(
-    settings: Settings,
+    settings: Settings, credential: ProcessCredential
 ) -> tuple[OverflowQueue, QueueReceiver | None, Closer]:
     if settings.uses_servicebus:
         from shared.adapters.servicebus_queue import ServiceBusOverflowQueue
 
         log.info("queue: Service Bus queue %r", settings.servicebus_queue_name)
-        sb = ServiceBusOverflowQueue.from_settings(settings)
+        sb = ServiceBusOverflowQueue.from_settings(settings, credential.get)
         return sb, None, sb.close
     from shared.composition.embedded import open_embedded_queue
 
@@ -82,18 +83,21 @@ def deployment_credential(
     return token_provider
 
 
-def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Closer]:
+def build_chat(
+    settings: Settings, models: ModelRegistry, credential: ProcessCredential | None = None
+) -> tuple[Router, Closer]:
     """The router over every deployment. Each one's credential is checked here, at start; its
-    client is made at its first call (composition/deferred.py)."""
+    client is made at its first call (composition/deferred.py). Entra ID tokens come from the
+    process's credential (``credential``; one of its own when none is given)."""
     token_provider: TokenProvider | None = None
-    credential = None
+    own = credential is None
+    shared = ProcessCredential(settings) if credential is None else credential
     if settings.aoai_auth == "entra" and any(
         not d.api_key_setting for d in settings.aoai_deployments
     ):
-        from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+        from azure.identity.aio import get_bearer_token_provider
 
-        credential = DefaultAzureCredential()
-        token_provider = get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE)
+        token_provider = get_bearer_token_provider(shared.get(), COGNITIVE_SERVICES_SCOPE)
     deployments = []
     for config in settings.aoai_deployments:
         key_or_token = deployment_credential(config, settings.aoai_auth, token_provider, os.environ)
@@ -112,8 +116,8 @@ def build_chat(settings: Settings, models: ModelRegistry) -> tuple[Router, Close
     async def close() -> None:
         for deployment in deployments:
             await deployment.close()
-        if credential is not None:
-            await credential.close()
+        if own:
+            await shared.close()
 
     return router, close
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from shared.adapters.cosmos_cache import CosmosCompletionCache
-from shared.adapters.cosmos_client import CosmosConnection, connect
+from shared.adapters.cosmos_client import CosmosConnection, CredentialSource, connect
 from shared.adapters.cosmos_counters import CosmosCounterStore
 from shared.adapters.cosmos_jobs import CosmosJobStore
 from shared.adapters.cosmos_ledger import CosmosUsageLedger
@@ -33,6 +33,8 @@ def cosmos_stores(
     )
 
 
-async def open_cosmos_stores(settings: Settings, *, now: WallClock = utc_now) -> Stores:
+async def open_cosmos_stores(
+    settings: Settings, *, credential: CredentialSource | None = None, now: WallClock = utc_now
+) -> Stores:
     """Connect once (creating database and containers when COSMOS_CREATE_CONTAINERS is on)."""
-    return cosmos_stores(await connect(settings, now=now))
+    return cosmos_stores(await connect(settings, credential=credential, now=now))

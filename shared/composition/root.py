@@ -59,16 +59,19 @@ class Gateway:
 async def build_gateway(settings: Settings) -> Gateway:
     from shared.composition.adapters import build_chat, build_queue, build_stores
     from shared.composition.azure_checks import check_azure_start
+    from shared.composition.credential import ProcessCredential
 
     check_azure_start(settings)  # in Azure: no stand-in, no missing setting, or no start
+    credential = ProcessCredential(settings)  # one per process, made by its first user
     models = ModelRegistry.from_settings(settings)
-    stores = await build_stores(settings)
-    queue, receiver, close_queue = await build_queue(settings)
-    router, close_chat = build_chat(settings, models)
+    stores = await build_stores(settings, credential)
+    queue, receiver, close_queue = await build_queue(settings, credential)
+    router, close_chat = build_chat(settings, models, credential)
     gateway = assemble(
         settings, stores, queue, router, receiver=receiver, models=models, router=router
     )
-    gateway.closers.extend([stores.close, close_queue, close_chat])
+    # Closed in reverse: clients first, the credential they share last.
+    gateway.closers.extend([credential.close, stores.close, close_queue, close_chat])
     _freeze_startup_heap()
     log.info(
         "gateway ready: store=%s queue=%s deployments=%s use_cases=%s",

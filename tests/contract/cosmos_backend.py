@@ -85,7 +85,7 @@ async def open_cosmos_test_stores() -> Stores:
     )
     # A local server advertises https:// endpoints it does not serve; discovery would follow them.
     client = CosmosClient(endpoint, EMULATOR_KEY, enable_endpoint_discovery=False)
-    conn = LocalServerConnection(client, await open_database(client, None, settings))
+    conn = LocalServerConnection(client, await open_database(client, settings))
 
     async def drop_and_close() -> None:
         try:

@@ -12,7 +12,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from azure.core.credentials_async import AsyncTokenCredential
 from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiveMode
 from azure.servicebus._pyamqp._decode import decode_payload
 from azure.servicebus._pyamqp._encode import encode_payload
@@ -139,9 +138,9 @@ class Factory:
     def __init__(self) -> None:
         self.clients: list[FakeClient] = []
 
-    def __call__(self) -> tuple[Client, AsyncTokenCredential | None]:
+    def __call__(self) -> Client:
         self.clients.append(FakeClient())
-        return self.clients[-1], None
+        return self.clients[-1]
 
 
 async def test_client_is_created_lazily_once_and_closed() -> None:
