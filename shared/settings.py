@@ -190,6 +190,23 @@ class Settings(BaseSettings):
     gateway_telemetry: Literal["off", "console", "otlp", "azure"] = Field(
         default="off", description="Exporter when no Application Insights connection string"
     )
+    python_applicationinsights_enable_telemetry: bool = Field(
+        default=False,
+        description="Set true in Azure: the Functions Python worker sets up Azure Monitor itself "
+        "(with host.json telemetryMode OpenTelemetry: one pipeline, each invocation's spans "
+        "children of the host's) and the gateway uses its providers instead of its own",
+    )
+    python_applicationinsights_logger_name: str = Field(
+        default="gateway",
+        description="Logger whose records are exported (read by the worker's Azure Monitor "
+        "setup, and by the gateway's own): the gateway's, not every library's",
+    )
+    otel_python_disabled_instrumentations: str = Field(
+        default="fastapi,httpx,httpx2,requests,urllib,urllib3,azure_sdk",
+        description="Auto-instrumentations left off (docs/telemetry.md says why each): the host "
+        "traces each request, attempt spans trace each Azure OpenAI call, and a span per "
+        "Cosmos DB call would multiply ingestion",
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

@@ -1,7 +1,10 @@
 """Telemetry setup, once per process: Azure Monitor, OTLP, console, or off. Never raises.
 
-* ``APPLICATIONINSIGHTS_CONNECTION_STRING`` set (and ``GATEWAY_TELEMETRY`` not set to something
-  else): the Azure Monitor distro, ``configure_azure_monitor()``
+* ``APPLICATIONINSIGHTS_CONNECTION_STRING`` and ``PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY``
+  set (Azure): the Functions Python worker has configured the Azure Monitor distro; its global
+  providers are used as they are (docs/telemetry.md: one pipeline, linked traces).
+* ``APPLICATIONINSIGHTS_CONNECTION_STRING`` set alone (and ``GATEWAY_TELEMETRY`` not set to
+  something else): the distro, ``configure_azure_monitor()``, set up here
   (https://learn.microsoft.com/azure/azure-monitor/app/opentelemetry-enable?tabs=python).
 * ``GATEWAY_TELEMETRY=otlp``: OTLP exporters (``OTEL_EXPORTER_OTLP_ENDPOINT``), when the
   ``opentelemetry-exporter-otlp`` package is installed; otherwise a warning, and off.
@@ -81,7 +84,9 @@ def choose_mode(settings: Settings) -> str:
     if explicit and settings.gateway_telemetry != "azure":
         return settings.gateway_telemetry
     if settings.applicationinsights_connection_string:
-        return "azure"
+        # Under the Functions host the worker has configured Azure Monitor (the one pipeline,
+        # docs/telemetry.md); configuring it a second time would export everything twice.
+        return "functions" if settings.python_applicationinsights_enable_telemetry else "azure"
     if explicit:
         log.warning("GATEWAY_TELEMETRY=azure needs APPLICATIONINSIGHTS_CONNECTION_STRING; off")
     return "off"
@@ -116,17 +121,34 @@ def configure_telemetry(settings: Settings) -> Telemetry | None:
         return telemetry
 
 
+def disabled_instrumentations(settings: Settings) -> dict[str, dict[str, bool]]:
+    names = settings.otel_python_disabled_instrumentations.split(",")
+    return {name.strip(): {"enabled": False} for name in names if name.strip()}
+
+
 def _providers(mode: str, settings: Settings) -> tuple[TracerProvider, MeterProvider] | None:
+    if mode == "functions":
+        # The worker called configure_azure_monitor() at its start, with the same logger name
+        # and disabled instrumentations (App Settings), and attaches each invocation's trace
+        # context from the host: the global providers are that pipeline.
+        from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+
+        tracer_provider = trace.get_tracer_provider()
+        if not isinstance(tracer_provider, SdkTracerProvider):
+            log.warning(
+                "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY is set but no Functions worker set "
+                "up Azure Monitor in this process; telemetry is off"
+            )
+            return None
+        return tracer_provider, metrics.get_meter_provider()
     if mode == "azure":
         from azure.monitor.opentelemetry import configure_azure_monitor
 
-        # Upstream calls get their spans and status counts from attempts.py, whatever the
-        # SDK's HTTP transport; an httpx span per call would only repeat them.
-        # logger_name: export the gateway's own logs, not every library's.
+        # The same choices the worker reads from the App Settings in Azure (docs/telemetry.md).
         configure_azure_monitor(
             connection_string=settings.applicationinsights_connection_string,
-            logger_name="gateway",
-            instrumentation_options={"httpx": {"enabled": False}, "httpx2": {"enabled": False}},
+            logger_name=settings.python_applicationinsights_logger_name,
+            instrumentation_options=disabled_instrumentations(settings),
         )
         # The exporter's own HTTP calls are logged at INFO by azure-core: one line per export.
         logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(

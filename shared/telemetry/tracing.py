@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.requests import Request
 from starlette.responses import Response
@@ -75,6 +76,20 @@ async def observe_request(
         request_context.reset(token)
 
 
+def invocation_parent(request: Request) -> tuple[Context | None, SpanKind]:
+    """Where this request's span hangs.
+
+    Under the Functions host the worker has attached the invocation's trace context, taken from
+    the host's own request span (its traceparent), before calling the function: the span is
+    that span's child (INTERNAL: the host's span is the request), so an invocation is one
+    trace. With no host span (the local host), a caller's (APIM's) traceparent, if any, parents
+    a SERVER span.
+    """
+    if trace.get_current_span().get_span_context().is_valid:
+        return None, SpanKind.INTERNAL
+    return propagate.extract(dict(request.headers)), SpanKind.SERVER
+
+
 async def _traced(
     telemetry: Telemetry, request: Request, request_id: str, run: Callable[[], Awaitable[Response]]
 ) -> Response:
@@ -89,11 +104,10 @@ async def _traced(
     ctx = request_context.get()
     if ctx and ctx.client_request_id:
         attributes["gateway.client_request_id"] = ctx.client_request_id
-    # A caller's (APIM's) traceparent makes this span a child of its trace.
-    parent = propagate.extract(dict(request.headers))
+    parent, kind = invocation_parent(request)
     started = time.perf_counter()
     with telemetry.tracer.start_as_current_span(
-        f"{method} {route}", context=parent, kind=SpanKind.SERVER, attributes=attributes
+        f"{method} {route}", context=parent, kind=kind, attributes=attributes
     ) as span:
         response = await run()
         status = response.status_code
