@@ -48,6 +48,6 @@ export function answerFacts(body) {
   const table = (items, cls) => h("dl", { class: cls }, items.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   return h("div", { class: "answer-facts" },
     isTruncated(body) ? h("p", { class: "warning", role: "status" },
-      "The answer was cut off at the output limit (finish_reason: length). Allow more words, or shorten the input.") : null,
+      "The answer was cut off at the output limit (finish_reason: length). Allow more words and run it again.") : null,
     table(rows, "usage"), table(meta, "meta"));
 }

@@ -139,3 +139,15 @@ async def test_works_on_a_narrow_screen(page: Page) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # nothing forces a sideways scroll
     await screenshot(page, "narrow-extract", full_page=True)
+
+
+async def test_a_truncated_answer_says_so(page: Page) -> None:
+    await sign_in(page, "marketing", "alice@contoso.com", next_path="/%23/usecases/summarize")
+    await page.fill("textarea[name=text]", TEXT + " " + TEXT.replace("12%", "14%"))
+    await page.fill("input[name=max_words]", "10")
+    await page.click("button[value=stream]")
+    answer = page.locator(".answer[data-state=done]")
+    await expect(answer).to_be_visible()
+    await expect(answer.locator(".warning")).to_contain_text("cut off")
+    await expect(answer.locator(".meta")).to_contain_text("length")
+    await screenshot(page, "truncated-answer", full_page=True)

@@ -94,6 +94,7 @@ async def test_a_unit_user_sees_only_their_unit_in_the_app(
     assert set(units) == {"marketing"}
     assert cells[1] == str(own["totals"]["calls"]) == "2"
     assert report_money(Decimal(own["totals"]["cost"])) in cells
+    await screenshot(page, "reports-in-app", full_page=True)
 
 
 async def test_the_api_docs_page_renders_the_openapi_document(page: Page) -> None:

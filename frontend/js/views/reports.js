@@ -29,7 +29,13 @@ export function renderReports(root, ctx) {
       const html = await response.blob();
       if (shown) URL.revokeObjectURL(shown);
       shown = URL.createObjectURL(new Blob([html], { type: "text/html" }));
-      clear(frame, h("iframe", { title: "Chargeback report", src: shown, sandbox: "" }));
+      // No script runs in the frame (no allow-scripts); same-origin only so its height can be read.
+      const iframe = h("iframe", { title: "Chargeback report", src: shown, sandbox: "allow-same-origin" });
+      iframe.addEventListener("load", () => {
+        const page = iframe.contentDocument?.documentElement;
+        if (page) iframe.style.height = `${page.scrollHeight + 8}px`;
+      });
+      clear(frame, iframe);
       status.textContent = `Report for ${from.value} to ${to.value}.`;
     } catch (error) {
       status.textContent = "";
