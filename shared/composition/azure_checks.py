@@ -70,6 +70,33 @@ def trigger_settings(settings: Settings, environ: Mapping[str, str]) -> list[str
             f"{TRIGGER_CONNECTION}__fullyQualifiedNamespace is not set: the overflow worker's "
             "trigger would not connect while the sender keeps sending"
         )
+    return missing + identity_settings(settings, environ)
+
+
+def identity_settings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """With a user-assigned identity (AZURE_CLIENT_ID), what authenticates outside our code
+    must name it too: AZURE_CLIENT_ID steers only the gateway's own credential."""
+    client_id = settings.azure_client_id
+    if not client_id:
+        return []  # the system-assigned identity: nothing to name
+    missing = []
+    if settings.servicebus_fully_qualified_namespace and (
+        environ.get(f"{TRIGGER_CONNECTION}__credential") != "managedidentity"
+        or environ.get(f"{TRIGGER_CONNECTION}__clientId") != client_id
+    ):
+        missing.append(
+            f"{TRIGGER_CONNECTION}__credential=managedidentity and "
+            f"{TRIGGER_CONNECTION}__clientId=<AZURE_CLIENT_ID> are not both set: the trigger "
+            "would use another identity than the sender"
+        )
+    expected = f"Authorization=AAD;ClientId={client_id}"
+    if settings.applicationinsights_connection_string and (
+        environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING") != expected
+    ):
+        missing.append(
+            f"APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not {expected!r}: the exporter "
+            "would not authenticate with the app's identity"
+        )
     return missing
 
 

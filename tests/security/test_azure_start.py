@@ -25,6 +25,7 @@ DEPLOYMENTS = [
      "model": "gpt-4o-mini", "region": "eastus", "tpm": 60_000},
 ]  # fmt: skip
 NAMESPACE = "gateway.servicebus.windows.net"
+CLIENT_ID = "00000000-0000-0000-0000-0000000000c1"
 AZURE = {
     "WEBSITE_INSTANCE_ID": "a1b2c3",
     "COSMOS_ENDPOINT": "https://gateway.documents.azure.com:443/",
@@ -38,6 +39,11 @@ AZURE = {
     "AUTH_AUDIENCE": "api://genai-gateway",
     "AUTH_JWKS_URL": JWKS,
     "GATEWAY_DEV_SIGNIN": "false",
+    "AZURE_CLIENT_ID": CLIENT_ID,
+    "ServiceBusConnection__credential": "managedidentity",
+    "ServiceBusConnection__clientId": CLIENT_ID,
+    "APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey={CLIENT_ID}",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={CLIENT_ID}",
 }
 # Removing the key (or setting it to the value) must make the start fail naming `named`.
 CASES = [
@@ -51,6 +57,10 @@ CASES = [
     ("AOAI_AUTH", "none", "AOAI_AUTH"),
     ("GATEWAY_CALLER_AUTH", None, "GATEWAY_CALLER_AUTH"),
     ("AUTH_JWKS_URL", None, "AUTH_JWKS_URL"),
+    ("ServiceBusConnection__clientId", None, "ServiceBusConnection__clientId"),
+    ("ServiceBusConnection__credential", None, "ServiceBusConnection__credential"),
+    ("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", None, "APPLICATIONINSIGHTS_AUTH"),
+    ("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "Authorization=AAD", "APPLICATIONINSIGHTS_AUTH"),
 ]  # fmt: skip
 
 
@@ -105,7 +115,10 @@ async def test_one_refusal_names_every_missing_setting(azure_env: pytest.MonkeyP
 async def test_stand_ins_in_azure_when_explicitly_allowed_start_with_a_warning(
     azure_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for name in ("COSMOS_ENDPOINT", "SERVICEBUS_FULLY_QUALIFIED_NAMESPACE", "AOAI_DEPLOYMENTS"):
+    # No Application Insights either: this test builds the gateway, whose telemetry setup would
+    # start an exporter authenticating with the managed identity (the metadata endpoint).
+    for name in ("COSMOS_ENDPOINT", "SERVICEBUS_FULLY_QUALIFIED_NAMESPACE", "AOAI_DEPLOYMENTS",
+                 "APPLICATIONINSIGHTS_CONNECTION_STRING"):  # fmt: skip
         azure_env.delenv(name)
     azure_env.setenv("AOAI_AUTH", "none")
     azure_env.setenv("GATEWAY_ALLOW_EMBEDDED_IN_AZURE", "true")
