@@ -89,15 +89,22 @@ def identity_settings(settings: Settings, environ: Mapping[str, str]) -> list[st
             f"{TRIGGER_CONNECTION}__clientId=<AZURE_CLIENT_ID> are not both set: the trigger "
             "would use another identity than the sender"
         )
-    expected = f"Authorization=AAD;ClientId={client_id}"
+    auth = parse_authentication_string(environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""))
     if settings.applicationinsights_connection_string and (
-        environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING") != expected
+        auth.get("authorization") != "AAD" or auth.get("clientid") != client_id
     ):
         missing.append(
-            f"APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not {expected!r}: the exporter "
-            "would not authenticate with the app's identity"
+            f"APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not 'Authorization=AAD;ClientId="
+            f"{client_id}': the exporter would not authenticate with the app's identity"
         )
     return missing
+
+
+def parse_authentication_string(value: str) -> dict[str, str]:
+    """``key=value`` pairs split on ';', keys case-insensitive, in any order: as the Azure
+    Monitor exporter reads APPLICATIONINSIGHTS_AUTHENTICATION_STRING."""
+    pairs = (part.split("=", 1) for part in value.split(";") if "=" in part)
+    return {key.strip().lower(): val.strip() for key, val in pairs}
 
 
 def check_azure_start(settings: Settings, environ: Mapping[str, str] | None = None) -> None:

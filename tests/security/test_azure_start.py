@@ -43,7 +43,8 @@ AZURE = {
     "ServiceBusConnection__credential": "managedidentity",
     "ServiceBusConnection__clientId": CLIENT_ID,
     "APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey={CLIENT_ID}",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={CLIENT_ID}",
+    # Pairs in any order, as the exporter reads them.
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"ClientId={CLIENT_ID};Authorization=AAD",
 }
 # Removing the key (or setting it to the value) must make the start fail naming `named`.
 CASES = [
