@@ -100,4 +100,3 @@ def test_request_id_passes_through() -> None:
     root = policy_root()
     outbound = [e for e in root.iterfind("outbound/set-header") if e.get("name") == "x-request-id"]
     assert [e.get("exists-action") for e in outbound] == ["skip"]  # the gateway's id wins
-
