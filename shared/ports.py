@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
+from shared.domain.intent import UsageIntent
 from shared.domain.records import (
     CachedCompletion,
     ChatSession,
@@ -30,6 +31,18 @@ class ConcurrencyConflict(Exception):
 
 class AlreadyExists(Exception):
     """A create found a record with the same id."""
+
+
+class StoreUnavailable(Exception):
+    """The store could not take the operation (disk full or read-only, unreachable, throttled).
+
+    ``retry_after`` (seconds) is set when the store said when to try again (a Cosmos DB 429);
+    None when nothing suggests the next try would fare better soon.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class CompletionCache(Protocol):
@@ -57,6 +70,26 @@ class UsageLedger(Protocol):
     ) -> AsyncIterator[Sequence[UsageRecord]]:
         """The same records a page at a time, in no set order (rollups: bounded memory, and
         the event loop serves requests between pages)."""
+        ...
+
+
+class UsageIntents(Protocol):
+    """Write-ahead records of model calls in flight (shared/domain/intent.py), partitioned by
+    business unit. Settling a call closes its intent; the sweeper closes the ones left behind."""
+
+    async def open(self, intent: UsageIntent) -> None:
+        """Store it before the call leaves; the same request id again replaces it."""
+        ...
+
+    async def get(self, business_unit: str, request_id: str) -> UsageIntent | None: ...
+
+    async def close(self, business_unit: str, request_id: str) -> bool:
+        """Remove it. True for exactly one of several closers: the one that settles it."""
+        ...
+
+    async def due(self, business_unit: str, before: datetime, limit: int) -> Sequence[UsageIntent]:
+        """Up to ``limit`` open intents of the unit whose deadline is before ``before``,
+        earliest deadline first."""
         ...
 
 

@@ -1,4 +1,4 @@
-"""The six containers: partition key, TTL and indexing of each (reasons in docs/cosmos.md)."""
+"""The seven containers: partition key, TTL and indexing of each (reasons in docs/cosmos.md)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,19 @@ COUNTERS = ContainerSpec("counters", ("/partition",), default_ttl=-1)
 ROLLUPS = ContainerSpec(
     "usage_rollups", ("/business_unit",), None, _index_only("/business_unit", "/day")
 )
-CONTAINERS: tuple[ContainerSpec, ...] = (CACHE, SESSIONS, LEDGER, JOBS, COUNTERS, ROLLUPS)
+# Calls in flight (write-ahead usage records): no TTL, an intent leaves only when settled.
+INTENTS = ContainerSpec(
+    "usage_intents", ("/business_unit",), None, _index_only("/business_unit", "/deadline")
+)
+CONTAINERS: tuple[ContainerSpec, ...] = (
+    CACHE,
+    SESSIONS,
+    LEDGER,
+    JOBS,
+    COUNTERS,
+    ROLLUPS,
+    INTENTS,
+)
 
 
 async def create_containers(database: DatabaseProxy) -> None:

@@ -1,4 +1,4 @@
-"""The Cosmos DB ``Stores`` bundle: one connection, six adapters."""
+"""The Cosmos DB ``Stores`` bundle: one connection, seven adapters."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from shared.adapters.cosmos_cache import CosmosCompletionCache
 from shared.adapters.cosmos_client import CosmosConnection, CredentialSource, connect
 from shared.adapters.cosmos_counters import CosmosCounterStore
+from shared.adapters.cosmos_intents import CosmosUsageIntents
 from shared.adapters.cosmos_jobs import CosmosJobStore
 from shared.adapters.cosmos_ledger import CosmosUsageLedger
 from shared.adapters.cosmos_rollups import CosmosRollupStore
@@ -27,6 +28,7 @@ def cosmos_stores(
         sessions=CosmosSessionStore(conn),
         jobs=CosmosJobStore(conn),
         counters=CosmosCounterStore(conn),
+        intents=CosmosUsageIntents(conn),
         close=close or conn.close,
         ping=conn.ping,
         kind="cosmos",

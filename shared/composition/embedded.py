@@ -8,12 +8,15 @@ store writes. Nothing connects at import time; the composition root calls these 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from shared.adapters.local_queue import LocalQueue
 from shared.adapters.sqlite_cache import SqliteCompletionCache
 from shared.adapters.sqlite_counters import SqliteCounterStore
 from shared.adapters.sqlite_db import Database
+from shared.adapters.sqlite_intents import SqliteUsageIntents
 from shared.adapters.sqlite_jobs import SqliteJobStore
 from shared.adapters.sqlite_ledger import SqliteUsageLedger
 from shared.adapters.sqlite_rollups import SqliteRollupStore
@@ -23,12 +26,15 @@ from shared.domain.timestamps import WallClock, utc_now
 
 STORE_FILE = "gateway.sqlite3"
 QUEUE_FILE = "queue.sqlite3"
+# One row the readiness probe rewrites: the cheapest write that still proves the disk takes one.
+PROBE_SCHEMA = ("CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at REAL NOT NULL)",)
 
 
 def open_embedded_stores(data_dir: Path, *, now: WallClock = utc_now) -> Stores:
-    """All six stores on one connection to data_dir/gateway.sqlite3 (created if missing).
+    """All seven stores on one connection to data_dir/gateway.sqlite3 (created if missing).
 
     ``now`` is the clock used for expiry; tests pass a fake one to expire records instantly.
+    Raises StoreUnavailable when the file cannot be opened (a read-only or full disk).
     """
     db = Database(data_dir / STORE_FILE, now=now)
 
@@ -36,19 +42,34 @@ def open_embedded_stores(data_dir: Path, *, now: WallClock = utc_now) -> Stores:
         db.close()
 
     async def ping() -> None:
-        db.query("SELECT 1")
+        db.execute(
+            "INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = ?",
+            (db.now_epoch(), db.now_epoch()),
+        )
 
-    return Stores(
-        cache=SqliteCompletionCache(db),
-        ledger=SqliteUsageLedger(db),
-        rollups=SqliteRollupStore(db),
-        sessions=SqliteSessionStore(db),
-        jobs=SqliteJobStore(db),
-        counters=SqliteCounterStore(db),
-        close=close,
-        ping=ping,
-        kind="embedded",
-    )
+    @contextlib.asynccontextmanager
+    async def atomic() -> AsyncIterator[None]:
+        with db.atomic():
+            yield
+
+    try:
+        db.ensure_schema(PROBE_SCHEMA)
+        return Stores(
+            cache=SqliteCompletionCache(db),
+            ledger=SqliteUsageLedger(db),
+            rollups=SqliteRollupStore(db),
+            sessions=SqliteSessionStore(db),
+            jobs=SqliteJobStore(db),
+            counters=SqliteCounterStore(db),
+            intents=SqliteUsageIntents(db),
+            atomic=atomic,
+            close=close,
+            ping=ping,
+            kind="embedded",
+        )
+    except BaseException:
+        db.close()
+        raise
 
 
 def open_embedded_queue(

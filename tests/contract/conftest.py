@@ -21,6 +21,7 @@ from shared.ports import (
     JobStore,
     RollupStore,
     SessionStore,
+    UsageIntents,
     UsageLedger,
 )
 
@@ -108,3 +109,8 @@ def jobs(stores: Stores) -> JobStore:
 @pytest.fixture
 def counters(stores: Stores) -> CounterStore:
     return stores.counters
+
+
+@pytest.fixture
+def intents(stores: Stores) -> UsageIntents:
+    return stores.intents
