@@ -169,6 +169,12 @@ class Settings(BaseSettings):
     cosmos_create_containers: bool = Field(
         default=True, description="Create database and containers if missing at start"
     )
+    cosmos_throttle_retries: int = Field(
+        default=3, ge=1, description="Retries of a throttled (429) Cosmos DB request by the SDK"
+    )
+    cosmos_throttle_wait_seconds: int = Field(
+        default=2, ge=1, description="Longest the SDK waits in all on one throttled request"
+    )
 
     # --- Service Bus (unset: embedded durable queue) ---------------------------------------
     servicebus_fully_qualified_namespace: str = Field(

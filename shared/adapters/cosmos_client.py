@@ -27,7 +27,7 @@ from azure.cosmos.exceptions import (
 )
 from azure.cosmos.partition_key import PartitionKeyType
 
-from shared.adapters.cosmos_containers import ContainerSpec, create_containers
+from shared.adapters.cosmos_containers import COUNTERS, ContainerSpec, create_containers
 from shared.domain.timestamps import WallClock, utc_now
 
 # Re-exported (``as``) for the adapters that take them from here; the domain owns the format.
@@ -49,6 +49,8 @@ def is_expired(doc: Mapping[str, Any], now: datetime) -> bool:
     expires = doc.get("expires_at")
     return isinstance(expires, str) and from_iso(expires) <= now
 
+
+PROBE_ID = "readiness-probe"
 
 # create -> 409 -> read -> replace can lose to another creator; each round re-decides from scratch.
 _TAKEOVER_ROUNDS = 3
@@ -124,8 +126,11 @@ class CosmosConnection:
             return None
 
     async def ping(self) -> None:
-        """Readiness: one metadata read of the database (raises when unreachable)."""
-        await self.database.read()
+        """Readiness: one upsert of a tiny unindexed item (metering needs writes, and a read
+        succeeds where a throttled or read-only account refuses every write)."""
+        await self.container(COUNTERS).upsert_item(
+            {"id": PROBE_ID, "partition": PROBE_ID, "key": PROBE_ID, "value": 0, "ttl": 3600}
+        )
 
     async def close(self) -> None:
         # The credential, if any, is the process's (composition/credential.py): not closed here.
@@ -138,17 +143,23 @@ CredentialSource = Callable[[], AsyncTokenCredential]
 def build_client(settings: Settings, credential: CredentialSource | None = None) -> CosmosClient:
     """Connection string, else endpoint + key, else endpoint + Entra ID: the process's
     credential (``credential()``, a managed identity in Azure)."""
+    # The SDK retries a 429 up to 9 times and 30 s by default: a whole request deadline. Its
+    # own budget here is short; the meter retries a paid call's writes within its deadline.
+    options: dict[str, Any] = {
+        "retry_throttle_total": settings.cosmos_throttle_retries,
+        "retry_throttle_backoff_max": settings.cosmos_throttle_wait_seconds,
+    }
     connection_string = settings.cosmos_connection_string.get_secret_value()
     key = settings.cosmos_key.get_secret_value()
     if connection_string:
-        return CosmosClient.from_connection_string(connection_string)
+        return CosmosClient.from_connection_string(connection_string, **options)
     if not settings.cosmos_endpoint:
         raise ValueError("COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING is required for Cosmos DB")
     if key:
-        return CosmosClient(settings.cosmos_endpoint, key)
+        return CosmosClient(settings.cosmos_endpoint, key, **options)
     if credential is None:
         raise ValueError("COSMOS_ENDPOINT without COSMOS_KEY needs an Entra ID credential")
-    return CosmosClient(settings.cosmos_endpoint, credential())
+    return CosmosClient(settings.cosmos_endpoint, credential(), **options)
 
 
 async def connect(
