@@ -11,6 +11,7 @@ from functions import (
     overflow_worker,
     reports_http,
     rollup_timer,
+    sweep_timer,
     usecases_http,
 )
 
@@ -23,6 +24,7 @@ for blueprint in (
     overflow_worker.bp,
     reports_http.bp,
     rollup_timer.bp,
+    sweep_timer.bp,
     health_http.bp,
     openapi_http.bp,
     dev_signin_http.bp,

@@ -39,7 +39,14 @@ def indexed_app() -> IndexedApp:
     """Index function_app.py once per process (app.get_functions() raises when called twice)."""
     import function_app
 
-    return index(function_app.app, {"SERVICEBUS_QUEUE_NAME": "overflow"})
+    defaults = Settings()
+    return index(
+        function_app.app,
+        {
+            "SERVICEBUS_QUEUE_NAME": defaults.servicebus_queue_name,
+            "GATEWAY_SWEEP_SCHEDULE": defaults.gateway_sweep_schedule,
+        },
+    )
 
 
 def point_at_simulator(settings: Settings, simulator_url: str) -> Settings:

@@ -9,7 +9,9 @@ One contract suite (tests/contract/) runs against every adapter.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -23,6 +25,16 @@ from shared.domain.records import (
     ReceivedMessage,
 )
 from shared.domain.usage import DailyRollup, UsageRecord
+
+# Writes inside ``async with atomic():`` land together or not at all where the store can (the
+# embedded one: one SQLite transaction); elsewhere one by one, in order.
+Atomic = Callable[[], AbstractAsyncContextManager[None]]
+
+
+@contextlib.asynccontextmanager
+async def one_by_one() -> AsyncIterator[None]:
+    """``Atomic`` for a store without multi-record transactions: each write stands alone."""
+    yield
 
 
 class ConcurrencyConflict(Exception):
@@ -54,6 +66,10 @@ class CompletionCache(Protocol):
 class UsageLedger(Protocol):
     async def record(self, record: UsageRecord) -> bool:
         """Upsert by (business unit, month, request id). True when the record is new."""
+        ...
+
+    async def record_new(self, record: UsageRecord) -> bool:
+        """Create only: False, and nothing written, when the request id has a record."""
         ...
 
     async def get(self, business_unit: str, month: str, request_id: str) -> UsageRecord | None: ...

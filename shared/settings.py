@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     gateway_request_deadline_seconds: float = Field(
         default=30.0, gt=0, description="Overall deadline of one upstream request, retries included"
     )
+    gateway_settle_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Time after the request deadline for a paid call's usage to be written; "
+        "a call still unsettled then is settled as an estimate by the sweeper",
+    )
+    gateway_sweep_schedule: str = Field(
+        default="0 * * * * *",
+        description="NCRONTAB schedule of the sweeper that settles calls cut off by a crash",
+    )
     gateway_max_inflight: int = Field(
         default=256, gt=0, description="Upstream calls in flight per process before shedding"
     )

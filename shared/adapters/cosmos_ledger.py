@@ -15,6 +15,7 @@ from azure.cosmos.exceptions import CosmosResourceExistsError
 
 from shared.adapters.cosmos_client import CosmosConnection, Doc, item_id
 from shared.adapters.cosmos_containers import LEDGER
+from shared.adapters.cosmos_faults import translated
 from shared.domain.timestamps import iso
 from shared.domain.usage import UsageRecord
 
@@ -38,6 +39,7 @@ class CosmosUsageLedger:
         self._conn = conn
         self._container = conn.container(LEDGER)
 
+    @translated
     async def record(self, record: UsageRecord) -> bool:
         doc = _to_doc(record)
         try:
@@ -48,6 +50,15 @@ class CosmosUsageLedger:
             return False
         return True
 
+    @translated
+    async def record_new(self, record: UsageRecord) -> bool:
+        try:
+            await self._container.create_item(_to_doc(record))
+        except CosmosResourceExistsError:
+            return False
+        return True
+
+    @translated
     async def get(self, business_unit: str, month: str, request_id: str) -> UsageRecord | None:
         doc = await self._conn.point_read(
             self._container, item_id(request_id), ledger_partition(business_unit, month)

@@ -53,6 +53,23 @@ class SqliteUsageLedger:
         )
         return int(rows[0]["writes"]) == 1
 
+    async def record_new(self, record: UsageRecord) -> bool:
+        doc = record.to_doc()
+        return (
+            self._db.execute(
+                "INSERT INTO usage_ledger (business_unit, month, request_id, created_at, doc) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (business_unit, month, request_id) DO NOTHING",
+                (
+                    record.business_unit,
+                    record.month,
+                    record.request_id,
+                    doc["created_at"],
+                    json.dumps(doc),
+                ),
+            )
+            == 1
+        )
+
     async def get(self, business_unit: str, month: str, request_id: str) -> UsageRecord | None:
         rows = self._db.query(
             "SELECT doc FROM usage_ledger WHERE business_unit = ? AND month = ? AND request_id = ?",

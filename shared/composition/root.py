@@ -47,9 +47,9 @@ class Gateway:
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
     async def close(self) -> None:
-        from shared.handlers.streaming import drain
+        from shared.handlers.shielded import drain
 
-        await drain()  # metering of streams a client dropped must land before stores close
+        await drain()  # metering of calls a client dropped must land before stores close
         for closer in reversed(self.closers):
             result = closer()
             if asyncio.iscoroutine(result):
@@ -121,7 +121,9 @@ def assemble(
             queue=queue,
             chat=chat,
             callers=build_callers(settings),
-            meter=Meter.from_settings(settings, stores.ledger, stores.counters),
+            meter=Meter.from_settings(
+                settings, stores.ledger, stores.counters, stores.intents, atomic=stores.atomic
+            ),
             receiver=receiver,
             router=router,
         )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from shared.ports import (
+    Atomic,
     CompletionCache,
     CounterStore,
     JobStore,
@@ -15,17 +14,12 @@ from shared.ports import (
     SessionStore,
     UsageIntents,
     UsageLedger,
+    one_by_one,
 )
 
 
 async def _nothing() -> None:
     return None
-
-
-@contextlib.asynccontextmanager
-async def one_by_one() -> AsyncIterator[None]:
-    """For a store without multi-record transactions: each write inside stands alone."""
-    yield
 
 
 @dataclass(frozen=True)
@@ -37,9 +31,7 @@ class Stores:
     jobs: JobStore
     counters: CounterStore
     intents: UsageIntents
-    # Writes inside ``async with atomic():`` land together or not at all where the store can
-    # (the embedded one: one SQLite transaction); elsewhere one by one, in order.
-    atomic: Callable[[], AbstractAsyncContextManager[None]] = one_by_one
+    atomic: Atomic = one_by_one
     # Releases connections/clients; called once when the process shuts down.
     close: Callable[[], Awaitable[None]] = _nothing
     # Readiness: a cheap write (metering needs writes); raises when the store cannot take it.

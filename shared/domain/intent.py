@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.domain.caller import Caller
 from shared.domain.timestamps import from_iso, iso
+from shared.domain.usage import UsageRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,31 @@ class UsageIntent:
             deadline=at + settle_within,
             job_id=plan.job_id,
             hold=hold,
+        )
+
+    def interrupted_record(self) -> UsageRecord:
+        """The most a call cut off by a crash can have cost: its prompt as the gateway counted
+        it and every token ``max_tokens`` allowed (Azure bills no more), flagged as estimated.
+        Unpriced: the meter prices it."""
+        return UsageRecord(
+            request_id=self.request_id,
+            business_unit=self.business_unit,
+            user_id=self.user_id,
+            use_case=self.use_case,
+            use_case_version=self.use_case_version,
+            model=self.model,
+            deployment="",
+            region="",
+            prompt_tokens=self.prompt_tokens,
+            cached_tokens=0,
+            completion_tokens=self.max_tokens,
+            reasoning_tokens=0,
+            estimated=True,
+            cache_hit=False,
+            latency_ms=0.0,
+            outcome="interrupted",
+            created_at=self.created_at,
+            job_id=self.job_id,
         )
 
     def to_doc(self) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Literal
 
-Outcome = Literal["ok", "cache_hit", "error", "cancelled"]
+# "interrupted": the process died during the call; the record is the sweeper's estimate.
+Outcome = Literal["ok", "cache_hit", "error", "cancelled", "interrupted"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,8 @@ class PreparedCall:
     request: ChatRequest
     model: str
     cache_key: str | None
+    # The queued job this call runs for ("" for a direct call); its usage records say so.
+    job_id: str = ""
 
 
 def find_usecase(catalog: Catalog, caller: Caller, usecase_id: str) -> UseCase:

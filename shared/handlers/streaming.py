@@ -19,12 +19,11 @@ every later await too, so a plain ``await`` in ``finally`` would be cut short.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,7 +34,8 @@ from shared.domain.upstream import UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
 from shared.handlers.output import truncated
 from shared.handlers.prepare import PreparedCall, find_usecase, prepare
-from shared.handlers.usecase_call import answer_from_cache, cache_answer, usage_record
+from shared.handlers.shielded import shielded
+from shared.handlers.usecase_call import answer_from_cache, cache_answer, plan_of, usage_record
 from shared.http.error_map import error_body, to_gateway_error
 from shared.metering.meter import Reservation
 from shared.metering.money import plain
@@ -52,9 +52,6 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Called once the reply is complete and metered; returns extra fields for the "done" event.
 OnComplete = Callable[[ChatResult, UsageRecord], Awaitable[dict[str, Any]]]
 Ending = Literal["settled", "release", "cancelled", "error"]
-
-# Settlements still running after their stream was cancelled; strong references keep them alive.
-_pending: set[asyncio.Task[None]] = set()
 
 
 def sse_frame(event: str, data: Mapping[str, Any]) -> bytes:
@@ -74,12 +71,6 @@ def wants_stream(body: Any, accept: str) -> bool:
             )
         return value
     return any(part.split(";")[0].strip().lower() == SSE_MEDIA_TYPE for part in accept.split(","))
-
-
-async def drain() -> None:
-    """Wait for settlements of cancelled streams (for tests and a graceful shutdown)."""
-    while _pending:
-        await asyncio.gather(*_pending, return_exceptions=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +157,7 @@ async def _frames(
     gw: Gateway, call: PreparedCall, on_complete: OnComplete | None, headers: dict[str, str]
 ) -> AsyncGenerator[bytes, None]:
     request = call.request
-    reservation = await gw.meter.admit(
-        call.caller, request.request_id, call.usecase.id, call.model, request.quota_cost
-    )
+    reservation = await gw.meter.admit(plan_of(call, request))
     headers.update(reservation.headers)
     progress = _Progress(gw, call, reservation, gw.chat.stream(request))
     sent = False
@@ -211,7 +200,7 @@ async def _frames(
         if progress.ending == "settled":
             await _aclose(progress.upstream)
         else:
-            await _shielded(_finish(progress))
+            await shielded(_finish(progress))
 
 
 async def _finish(progress: _Progress) -> None:
@@ -234,13 +223,6 @@ async def _finish(progress: _Progress) -> None:
         log.exception(
             "metering a stopped stream failed request_id=%s", progress.call.request.request_id
         )
-
-
-async def _shielded(work: Coroutine[Any, Any, None]) -> None:
-    task = asyncio.ensure_future(work)
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
-    await asyncio.shield(task)
 
 
 async def _aclose(events: AsyncIterator[Any]) -> None:

@@ -3,10 +3,15 @@
 The same function serves the HTTP trigger and the overflow worker (cosmicpython's two entry
 points); the worker passes ``on_answered`` so the model's answer is saved on the job before it is
 metered, and a worker that dies after the model answered never calls the model twice.
+
+The upstream call and its metering run shielded (shielded.py): a client that disconnects from a
+call that has left is still billed by Azure, so the call runs to its end and is settled exactly.
+A call refused or failed upstream is released: nothing is billed and no intent is left behind.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -14,18 +19,26 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.chat import ZERO_USAGE, ChatResult, TokenUsage
+from shared.domain.chat import ZERO_USAGE, ChatRequest, ChatResult, TokenUsage
 from shared.domain.errors import BadGateway
+from shared.domain.intent import CallPlan
 from shared.domain.records import CachedCompletion
+from shared.domain.upstream import UpstreamError
 from shared.domain.usage import Outcome, UsageRecord
 from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output, truncated
 from shared.handlers.prepare import PreparedCall
+from shared.handlers.shielded import shielded
+from shared.metering.meter import Reservation
 from shared.metering.money import plain
+from shared.ports import StoreUnavailable
 
 if TYPE_CHECKING:
     from shared.composition.root import Gateway
 
 OnAnswered = Callable[[dict[str, Any], UsageRecord], Awaitable[None]]
+Called = tuple[ChatResult, Any, dict[str, str], UsageRecord]
+
+log = logging.getLogger("gateway.usecase")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +46,20 @@ class Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def plan_of(call: PreparedCall, request: ChatRequest) -> CallPlan:
+    return CallPlan(
+        caller=call.caller,
+        request_id=request.request_id,
+        use_case=call.usecase.id,
+        use_case_version=call.usecase.version,
+        model=call.model,
+        group=request.group,
+        prompt_tokens=request.prompt_tokens,
+        max_tokens=request.max_tokens,
+        job_id=call.job_id,
+    )
 
 
 def usage_record(
@@ -63,6 +90,7 @@ def usage_record(
         latency_ms=round(latency_ms, 3),
         outcome=outcome,
         created_at=now,
+        job_id=call.job_id,
     )
 
 
@@ -116,20 +144,29 @@ async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> 
 
 async def metered_call(
     gw: Gateway, call: PreparedCall, request_id: str, on_answered: OnAnswered | None
-) -> tuple[ChatResult, Any, dict[str, str], UsageRecord]:
-    """One upstream call bracketed by a budget reservation; returns the result, its output,
-    the reservation's response headers (a soft-budget warning) and the priced usage record."""
+) -> Called:
+    """One upstream call bracketed by its intent and budget reservation; returns the result,
+    its output, the reservation's response headers (a soft-budget warning) and the priced usage
+    record."""
     request = call.request
     if request.request_id != request_id:  # a retry: its own request id
         request = replace(request, request_id=request_id)
-    reservation = await gw.meter.admit(
-        call.caller, request_id, call.usecase.id, call.model, request.quota_cost
-    )
+    reservation = await gw.meter.admit(plan_of(call, request))
+    return await shielded(_call_and_settle(gw, call, request, reservation, on_answered))
+
+
+async def _call_and_settle(
+    gw: Gateway,
+    call: PreparedCall,
+    request: ChatRequest,
+    reservation: Reservation,
+    on_answered: OnAnswered | None,
+) -> Called:
     started = time.perf_counter()
     try:
         result = await gw.chat.complete(request)
-    except BaseException:
-        await gw.meter.release(reservation)
+    except UpstreamError:
+        await gw.meter.release(reservation)  # refused or failed upstream: nothing billed
         raise
     latency = (time.perf_counter() - started) * 1000
     try:
@@ -139,7 +176,7 @@ async def metered_call(
         output, outcome = exc, "error"
     record = usage_record(
         call,
-        request_id,
+        request.request_id,
         result.usage,
         result=result,
         latency_ms=latency,
@@ -149,7 +186,14 @@ async def metered_call(
     if on_answered is not None and outcome == "ok":
         body = answer_body(call, output, result.usage, False, result.finish_reason)
         await on_answered(with_cost(body, gw.meter.price(record)), record)
-    priced = await gw.meter.settle(reservation, record)
+    try:
+        priced = await gw.meter.settle(reservation, record)
+    except StoreUnavailable as exc:
+        if on_answered is not None:
+            raise  # a job: its redelivery settles the answer saved on it
+        # The caller has the answer Azure billed; the sweeper settles the intent as an estimate.
+        log.warning("usage of %s not settled yet: %s", request.request_id, exc)
+        priced = gw.meter.price(record)
     return result, output, reservation.headers, priced
 
 

@@ -1,13 +1,16 @@
 """The one place where exceptions become HTTP answers.
 
 Upstream failures are translated here (content filter → 400, context overflow → 413, no capacity
-→ 429 with Retry-After, upstream down → 503); anything unexpected is logged with its trace and
-answered 500 with a generic message and the request id — never the exception's text.
+→ 429 with Retry-After, upstream down → 503), and so is a store that cannot take a write (503
+with Retry-After: nothing could be metered, so no model call was made); anything unexpected is
+logged with its trace and answered 500 with a generic message and the request id — never the
+exception's text.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -27,8 +30,13 @@ from shared.domain.upstream import (
     UpstreamThrottled,
     UpstreamUnavailable,
 )
+from shared.ports import StoreUnavailable
 
 log = logging.getLogger("gateway.errors")
+
+# When the store did not say: the embedded store reopens itself every second, a throttled
+# Cosmos DB says how long, anything else is as good a guess as any.
+STORE_RETRY_AFTER_SECONDS = 2
 
 
 def from_upstream(exc: UpstreamError) -> GatewayError:
@@ -71,11 +79,23 @@ def error_body(error: GatewayError, request_id: str) -> dict[str, Any]:
     }
 
 
+def from_store(exc: StoreUnavailable, request_id: str) -> GatewayError:
+    log.warning("store unavailable request_id=%s: %s", request_id, exc)
+    wait = STORE_RETRY_AFTER_SECONDS if exc.retry_after is None else exc.retry_after
+    return ServiceUnavailable(
+        "the gateway cannot record usage right now, so the call was not made; retry later",
+        code="store_unavailable",
+        headers={"Retry-After": str(max(1, math.ceil(wait)))},
+    )
+
+
 def to_gateway_error(exc: BaseException, request_id: str) -> GatewayError:
     if isinstance(exc, GatewayError):
         return exc
     if isinstance(exc, UpstreamError):
         return from_upstream(exc)
+    if isinstance(exc, StoreUnavailable):
+        return from_store(exc, request_id)
     log.error("unhandled error request_id=%s", request_id, exc_info=exc)
     return GatewayError("internal error; quote the request id when reporting it")
 

@@ -15,16 +15,13 @@ rule: a budget is exhausted when the spend before the call (settled usage plus e
 in flight) is >= its limit. spend = limit - 1 admits; spend = limit refuses (hard: 429
 ``budget_exceeded``) or warns (soft: ``x-budget-warning`` and a log line). A reservation that
 crosses the limit is admitted, so a hard budget can end above its limit by at most what was in
-flight when it was crossed. A refused call takes its estimate back out. After the call the
-reservation is settled to the real usage (add real - reserved); a failed call releases it.
+flight when it was crossed. A refused call takes its estimate back out.
 
-Each admitted call also writes a *hold* (``hold|{bu}|{month}|{request id}|...``) so a reservation
-outlives its worker: a redelivered job (same request id) releases a dead attempt's hold, and
-settling a record without a reservation (the overflow worker's recovery path) finds and settles
-it. A hold is claimed with an atomic add that must land on exactly zero, so two settlements of
-one request never both adjust the counters. Counter writes are not one transaction: a crash
-between them errs on the side of counting a reservation until the month ends, never less.
-Counters expire (see the TTLs below): an expired hold reads as a claimed one, zero.
+What was reserved (a ``BudgetHold``) is kept on the call's usage intent (shared/domain/intent.py),
+so it outlives its worker: whoever closes the intent (the call's own settle or release, the
+recovery of a job answered before its worker died, the sweeper) moves the counters from the
+reservation to the real (or estimated) usage, once, because an intent is closed exactly once.
+Counters expire (see the TTL below).
 """
 
 from __future__ import annotations
@@ -33,9 +30,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from shared.domain.intent import BudgetHold
 from shared.metering.budget_rules import (
     ALL_USE_CASES,
     Budget,
@@ -43,7 +40,6 @@ from shared.metering.budget_rules import (
     describe,
     exceeded,
     month_of,
-    previous_month,
 )
 from shared.metering.budget_seed import (
     SEED_DONE,
@@ -59,31 +55,13 @@ log = logging.getLogger("gateway.budgets")
 
 WARNING_HEADER = "x-budget-warning"
 # Counters are dropped this long after their last write, so the store does not grow forever:
-# a month's spend outlives the month by a month; a hold only matters while its call (or its
-# queued job) can still settle.
+# a month's spend outlives the month by a month.
 MONTH_COUNTER_TTL_SECONDS = 62 * 24 * 3600
-HOLD_TTL_SECONDS = 7 * 24 * 3600
 SOFT_LOG_INTERVAL_SECONDS = 300.0
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """One admitted call's reservation, as written to the counters."""
-
-    business_unit: str
-    month: str
-    request_id: str
-    scopes: tuple[str, ...]
-    tokens: int
-    cost_nano: int
 
 
 def counter_key(business_unit: str, month: str, scope: str, metric: str) -> str:
     return f"budget|{business_unit}|{month}|{scope}|{metric}"
-
-
-def hold_key(business_unit: str, month: str, request_id: str, metric: str) -> str:
-    return f"hold|{business_unit}|{month}|{request_id}|{metric}"
 
 
 def seed_key(business_unit: str, month: str, scope: str, config: str) -> str:
@@ -133,8 +111,8 @@ class BudgetBook:
         )
 
     async def reserve(
-        self, business_unit: str, use_case: str, request_id: str, at: datetime, spend: Spend
-    ) -> tuple[Hold | None, list[str]]:
+        self, business_unit: str, use_case: str, at: datetime, spend: Spend
+    ) -> tuple[BudgetHold | None, list[str]]:
         """Reserve ``spend`` in every scope with a budget; returns the hold and soft warnings.
         Raises TooManyRequests (code budget_exceeded) when a hard budget is exhausted."""
         scopes = self.scopes(business_unit, use_case)
@@ -162,41 +140,25 @@ class BudgetBook:
             for scope in moved:
                 await self._move(business_unit, month, scope, -spend.tokens, -spend.cost_nano)
             raise
-        hold = Hold(business_unit, month, request_id, scopes, spend.tokens, spend.cost_nano)
-        await self._write_hold(hold)
-        return hold, warnings
+        return BudgetHold(month, scopes, spend.tokens, spend.cost_nano), warnings
 
-    async def settle(self, hold: Hold, real: Spend) -> None:
-        if await self._claim(hold):
-            await self._adjust(hold, real.tokens - hold.tokens, real.cost_nano - hold.cost_nano)
+    async def settle(self, business_unit: str, hold: BudgetHold, real: Spend) -> None:
+        """Replace a reservation by what the call really cost (zero: a released call)."""
+        tokens, cost = real.tokens - hold.tokens, real.cost_nano - hold.cost_nano
+        for scope in hold.scopes:
+            await self._move(business_unit, hold.month, scope, tokens, cost)
 
-    async def release(self, hold: Hold) -> None:
-        if await self._claim(hold):
-            await self._adjust(hold, -hold.tokens, -hold.cost_nano)
+    async def count(self, business_unit: str, use_case: str, at: datetime, real: Spend) -> None:
+        """Count usage that was never reserved (a record from before intents held reservations,
+        or the difference between the truth and an estimate the sweeper counted)."""
+        for scope in self.scopes(business_unit, use_case):
+            await self._move(business_unit, month_of(at), scope, real.tokens, real.cost_nano)
 
-    async def recover(
-        self,
-        business_unit: str,
-        use_case: str,
-        request_id: str,
-        at: datetime,
-        real: Spend,
-        *,
-        newly_recorded: bool,
-    ) -> None:
-        """Settle usage recorded without its reservation (a worker died after the model
-        answered): settle the dead worker's hold if one is left, else count the usage once."""
-        month = month_of(at)
-        for hold_month in (month, previous_month(month)):
-            hold = await self._find_hold(business_unit, use_case, hold_month, request_id)
-            if hold is not None:
-                await self.settle(hold, real)
-                return
-        if newly_recorded:
-            for scope in self.scopes(business_unit, use_case):
-                if await self._seed(business_unit, month, scope):
-                    continue  # the seed read the ledger after this record: already counted
-                await self._move(business_unit, month, scope, real.tokens, real.cost_nano)
+    async def seed(self, business_unit: str, use_case: str, at: datetime) -> None:
+        """Seed every scope of this call (see _seed) before a reservation or a count. Called
+        outside the meter's atomic group: a seed may wait for another instance's."""
+        for scope in self.scopes(business_unit, use_case):
+            await self._seed(business_unit, month_of(at), scope)
 
     async def _seed(self, bu: str, month: str, scope: str) -> bool:
         """Bring one scope's counters up to the month's spend in the ledger, once per budget
@@ -236,38 +198,3 @@ class BudgetBook:
         after_tokens = await add(counter_key(bu, month, scope, "tokens"), bu, tokens, ttl)
         after_cost = await add(counter_key(bu, month, scope, "cost_nano"), bu, cost, ttl)
         return Spend(after_tokens - tokens, after_cost - cost)
-
-    async def _adjust(self, hold: Hold, tokens: int, cost: int) -> None:
-        for scope in hold.scopes:
-            await self._move(hold.business_unit, hold.month, scope, tokens, cost)
-
-    async def _add_hold(self, hold: Hold, metric: str, delta: int) -> int:
-        key = hold_key(hold.business_unit, hold.month, hold.request_id, metric)
-        return await self._counters.add(key, hold.business_unit, delta, HOLD_TTL_SECONDS)
-
-    async def _write_hold(self, hold: Hold) -> None:
-        stale_tokens = await self._add_hold(hold, "tokens", hold.tokens) - hold.tokens
-        stale_cost = await self._add_hold(hold, "cost_nano", hold.cost_nano) - hold.cost_nano
-        if stale_tokens or stale_cost:
-            # A hold under this request id from an attempt that died (a redelivered job).
-            log.info("releasing a stale budget hold for %s", hold.request_id)
-            await self._add_hold(hold, "tokens", -stale_tokens)
-            await self._add_hold(hold, "cost_nano", -stale_cost)
-            await self._adjust(hold, -stale_tokens, -stale_cost)
-
-    async def _claim(self, hold: Hold) -> bool:
-        """Take the hold off the counters; True for exactly one of several claimants."""
-        left = await self._add_hold(hold, "tokens", -hold.tokens)
-        if left < 0:
-            await self._add_hold(hold, "tokens", hold.tokens)  # someone else claimed it first
-            return False
-        await self._add_hold(hold, "cost_nano", -hold.cost_nano)
-        return True
-
-    async def _find_hold(self, bu: str, use_case: str, month: str, request_id: str) -> Hold | None:
-        get = self._counters.get
-        tokens = await get(hold_key(bu, month, request_id, "tokens"), bu)
-        if tokens <= 0:
-            return None
-        cost = await get(hold_key(bu, month, request_id, "cost_nano"), bu)
-        return Hold(bu, month, request_id, self.scopes(bu, use_case), tokens, cost)

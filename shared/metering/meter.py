@@ -1,68 +1,103 @@
 """Metering: every upstream call and cache hit becomes exactly one priced usage record.
 
-The handler brackets each upstream call: ``admit`` before (budget reservation, see budgets.py),
-then ``settle`` with the real usage, or ``release`` if the call failed. ``settle`` prices the
-record at the price version effective when the call ended (prices.py), writes the ledger with an
-idempotent upsert keyed by request id, so a replay (a redelivered job) never counts twice, and
-settles the reservation to the real usage. ``settle(None, record)`` is the overflow worker's
-recovery path: the record was saved on the job by a worker that died before metering it.
+The handler brackets each upstream call. ``admit`` before it: the budget reservation (see
+budgets.py) and the call's *intent* (shared/domain/intent.py), written together before the call
+may leave; a store that cannot take them raises StoreUnavailable, and no call leaves. Then
+``settle`` with the real usage (the ledger record replaces the intent), or ``release`` if the
+call failed upstream (Azure bills no failed call: the intent just goes). An intent is closed
+exactly once, and whoever closes it moves the budget counters from the reservation to the
+usage, so a replay never counts twice. ``settle`` prices the record at the price version
+effective when the call ended (prices.py) and writes the ledger with an idempotent upsert keyed
+by request id.
+
+A process that dies mid-call leaves its intent open; the sweeper (sweeper.py) settles it once
+its deadline has passed with ``settle_interrupted``: an estimated record (the prompt as counted
+plus ``max_tokens``, the most Azure can have billed), outcome "interrupted". A settle that comes
+after that (a call that outlived its deadline, a job's answer saved before its worker died)
+replaces the estimate with the truth and moves the counters by the difference.
+
+On the embedded store each step's writes land together (``Stores.atomic``: one transaction); on
+Cosmos DB they land one by one, in an order where a crash between two of them leaves work for
+the sweeper, never a lost call. A paid call's writes that the store throttles are retried until
+the intent's deadline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from decimal import Decimal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from shared.domain.caller import Caller
 from shared.domain.chat import TokenUsage
+from shared.domain.intent import CallPlan, UsageIntent
 from shared.domain.timestamps import WallClock, utc_now
 from shared.domain.usage import UsageRecord
-from shared.metering.budget_rules import BudgetConfigError, Spend, parse_budgets
-from shared.metering.budgets import WARNING_HEADER, BudgetBook, Hold
+from shared.metering.budget_rules import BudgetConfigError, Spend, month_of, parse_budgets
+from shared.metering.budgets import WARNING_HEADER, BudgetBook
 from shared.metering.money import to_nano
-from shared.metering.prices import (
-    TOKENS_PER_UNIT_EXPONENT,
-    Charge,
-    PriceTable,
-    PriceTableError,
+from shared.metering.prices import PriceTable, PriceTableError
+from shared.metering.pricing import estimate_cost, price_cache_hit, price_record
+from shared.ports import (
+    Atomic,
+    CounterStore,
+    StoreUnavailable,
+    UsageIntents,
+    UsageLedger,
+    one_by_one,
 )
-from shared.ports import CounterStore, UsageLedger
 from shared.settings import ROOT, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from shared.domain.intent import BudgetHold
 
 log = logging.getLogger("gateway.meter")
 
 DEFAULT_PRICE_TABLE = ROOT / "shared" / "prices.json"
-UNPRICED = "unpriced"
-_ZERO = Decimal(0)
+# The router's deadline (30 s by default) plus time for the settling writes.
+DEFAULT_SETTLE_WITHIN = timedelta(seconds=45)
 
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    request_id: str
-    business_unit: str
-    use_case: str
-    model: str
-    estimated_tokens: int
+    intent: UsageIntent
     # Response headers to add (e.g. a soft-budget warning).
     headers: dict[str, str] = field(default_factory=dict)
-    # What was reserved against budgets; None when no budget covers this call.
-    hold: Hold | None = None
+
+    @property
+    def request_id(self) -> str:
+        return self.intent.request_id
+
+    @property
+    def hold(self) -> BudgetHold | None:
+        """What was reserved against budgets; None when no budget covers this call."""
+        return self.intent.hold
+
+
+def _spend(record: UsageRecord) -> Spend:
+    return Spend(record.prompt_tokens + record.completion_tokens, to_nano(record.cost))
 
 
 class Meter:
     def __init__(
         self,
         ledger: UsageLedger,
+        intents: UsageIntents,
         prices: PriceTable | None = None,
         budgets: BudgetBook | None = None,
         *,
+        atomic: Atomic = one_by_one,
+        settle_within: timedelta = DEFAULT_SETTLE_WITHIN,
         now: WallClock = utc_now,
     ) -> None:
         self._ledger = ledger
+        self._intents = intents
         self.prices = prices or PriceTable.load(DEFAULT_PRICE_TABLE)
         self.budgets = budgets
+        self._atomic = atomic
+        self._settle_within = settle_within
         self._now = now
 
     @classmethod
@@ -71,7 +106,9 @@ class Meter:
         settings: Settings,
         ledger: UsageLedger,
         counters: CounterStore,
+        intents: UsageIntents,
         *,
+        atomic: Atomic = one_by_one,
         now: WallClock = utc_now,
     ) -> Meter:
         """Load and check the price table and budgets once, at start (fail fast, named)."""
@@ -85,104 +122,162 @@ class Meter:
         except BudgetConfigError as exc:
             raise SettingsError(str(exc)) from None
         book = BudgetBook(budgets, counters, ledger, prices.currency) if budgets else None
-        return cls(ledger, prices, book, now=now)
+        within = settings.gateway_request_deadline_seconds + settings.gateway_settle_seconds
+        return cls(
+            ledger,
+            intents,
+            prices,
+            book,
+            atomic=atomic,
+            settle_within=timedelta(seconds=within),
+            now=now,
+        )
 
     @property
     def currency(self) -> str:
         return self.prices.currency
 
-    async def admit(
-        self, caller: Caller, request_id: str, use_case: str, model: str, estimated_tokens: int
-    ) -> Reservation:
-        hold: Hold | None = None
+    async def admit(self, plan: CallPlan) -> Reservation:
+        """Reserve the budget and store the intent; raises TooManyRequests (a hard budget) or
+        StoreUnavailable (nothing could be written, so the call must not leave)."""
+        at = self._now()
+        hold: BudgetHold | None = None
         warnings: list[str] = []
-        if self.budgets is not None:
-            at = self._now()
-            spend = Spend(estimated_tokens, to_nano(self._estimate(model, at, estimated_tokens)))
-            hold, warnings = await self.budgets.reserve(
-                caller.business_unit, use_case, request_id, at, spend
-            )
+        if self.budgets is not None:  # a seed may wait for another instance's: not in the group
+            await self.budgets.seed(plan.caller.business_unit, plan.use_case, at)
+        async with self._atomic():
+            if self.budgets is not None:
+                cost = to_nano(estimate_cost(self.prices, plan.model, at, plan.estimated_tokens))
+                hold, warnings = await self.budgets.reserve(
+                    plan.caller.business_unit, plan.use_case, at, Spend(plan.estimated_tokens, cost)
+                )
+            intent = UsageIntent.of(plan, at, self._settle_within, hold)
+            try:
+                await self._intents.open(intent)
+            except BaseException:
+                await self._give_back(intent)
+                raise
         headers = {WARNING_HEADER: "; ".join(warnings)} if warnings else {}
-        return Reservation(
-            request_id, caller.business_unit, use_case, model, estimated_tokens, headers, hold
-        )
+        return Reservation(intent, headers)
 
     async def settle(self, reservation: Reservation | None, record: UsageRecord) -> UsageRecord:
+        """Record the call's usage and close its intent. Without a reservation (the recovery of
+        a job whose answer was saved before its worker died) the intent is looked up."""
         priced = self.price(record)
-        newly_recorded = await self._ledger.record(priced)
-        if self.budgets is None:
-            return priced
-        real = Spend(priced.prompt_tokens + priced.completion_tokens, to_nano(priced.cost))
-        if reservation is None:
-            await self.budgets.recover(
-                priced.business_unit,
-                priced.use_case,
-                priced.request_id,
-                priced.created_at,
-                real,
-                newly_recorded=newly_recorded,
-            )
-        elif reservation.hold is not None:
-            await self.budgets.settle(reservation.hold, real)
+        intent = reservation.intent if reservation is not None else None
+        if intent is None:
+            intent = await self._intents.get(priced.business_unit, priced.request_id)
+        if intent is None or self._now() >= intent.deadline:
+            return await self._settle_late(intent, priced)
+        closed = False
+
+        async def writes() -> None:
+            nonlocal closed
+            async with self._atomic():
+                await self._ledger.record(priced)
+                # Remembered across tries: a close that landed before a throttled write counts.
+                closed = await self._close(intent) or closed
+                if closed:
+                    await self._move_budget(intent, _spend(priced))
+
+        await self._paid_writes(intent.deadline, writes)
         return priced
+
+    async def release(self, reservation: Reservation) -> None:
+        """The call failed upstream (nothing billed): the intent goes, the reservation too."""
+        intent = reservation.intent
+        async with self._atomic():
+            if await self._close(intent):
+                await self._move_budget(intent, Spend(0, 0))
+
+    async def settle_interrupted(self, intent: UsageIntent) -> UsageRecord | None:
+        """Settle an intent left open past its deadline (its process died). A record already in
+        the ledger (its writer died before closing the intent) stands; otherwise the estimate
+        is written. None when another closer got there first."""
+        existing = await self._find(intent, month_of(intent.deadline))
+        record = existing or self.price(intent.interrupted_record())
+        async with self._atomic():
+            if existing is None and not await self._ledger.record_new(record):
+                # A settle landed since the look: the truth is there; count that instead.
+                record = await self._find(intent, month_of(self._now())) or record
+            if not await self._close(intent):
+                return None
+            await self._move_budget(intent, _spend(record))
+        return record
+
+    async def _settle_late(self, intent: UsageIntent | None, priced: UsageRecord) -> UsageRecord:
+        """A settle the sweeper may have beaten (past the deadline), or one without an intent."""
+        found = await self._find(intent, priced.month) if intent else None
+        if found is None and intent is None:
+            found = await self._ledger.get(priced.business_unit, priced.month, priced.request_id)
+        if found is not None:
+            # Keep the record where it is (its month), priced as at its own time.
+            priced = self.price(replace(priced, created_at=found.created_at))
+        if self.budgets is not None:
+            await self.budgets.seed(priced.business_unit, priced.use_case, priced.created_at)
+        async with self._atomic():
+            await self._ledger.record(priced)
+            if intent is not None and await self._close(intent):
+                await self._move_budget(intent, _spend(priced))
+            elif found is not None and found.outcome == "interrupted" and self.budgets:
+                # The sweeper counted its estimate; count the difference to the truth.
+                real, counted = _spend(priced), _spend(found)
+                diff = Spend(real.tokens - counted.tokens, real.cost_nano - counted.cost_nano)
+                await self.budgets.count(
+                    priced.business_unit, priced.use_case, found.created_at, diff
+                )
+            elif found is None and intent is None and self.budgets:
+                # Never reserved and never counted (recorded before intents held reservations).
+                await self.budgets.count(
+                    priced.business_unit, priced.use_case, priced.created_at, _spend(priced)
+                )
+        return priced
+
+    async def _find(self, intent: UsageIntent | None, *months: str) -> UsageRecord | None:
+        """The ledger record of this intent's call, in its month or the ones given."""
+        if intent is None:
+            return None
+        for month in dict.fromkeys((month_of(intent.created_at), *months)):
+            found = await self._ledger.get(intent.business_unit, month, intent.request_id)
+            if found is not None:
+                return found
+        return None
+
+    async def _close(self, intent: UsageIntent) -> bool:
+        return await self._intents.close(intent.business_unit, intent.request_id)
+
+    async def _move_budget(self, intent: UsageIntent, real: Spend) -> None:
+        if self.budgets is not None and intent.hold is not None:
+            await self.budgets.settle(intent.business_unit, intent.hold, real)
+
+    async def _give_back(self, intent: UsageIntent) -> None:
+        """The intent could not be written: take the reservation back out (on the embedded
+        store the transaction's rollback already does)."""
+        try:
+            await self._move_budget(intent, Spend(0, 0))
+        except Exception as exc:
+            log.warning("reservation of %s not given back: %s", intent.request_id, exc)
+
+    async def _paid_writes(self, deadline: datetime, writes: Callable[[], Awaitable[None]]) -> None:
+        """The model was paid: a store that throttles these writes is waited for, within the
+        call's deadline; other failures (or no time left) raise, leaving the intent open."""
+        while True:
+            try:
+                await writes()
+                return
+            except StoreUnavailable as exc:
+                wait = exc.retry_after
+                left = (deadline - self._now()).total_seconds()
+                if wait is None or wait >= left:
+                    raise
+                await asyncio.sleep(wait)
 
     async def settle_cache_hit(self, record: UsageRecord, avoided: TokenUsage) -> UsageRecord:
         """A gateway cache hit: zero upstream cost; the avoided usage is priced as savings."""
-        charge = self._charge(
-            record, avoided.prompt_tokens, avoided.cached_tokens, avoided.completion_tokens
-        )
-        if charge is None:
-            savings, currency, version = record.savings, self.currency, UNPRICED
-        else:
-            savings, currency, version = charge.cost, charge.currency, charge.price_version
-        saved = record.priced(
-            cost=_ZERO,
-            savings=savings,
-            currency=currency,
-            price_version=version,
-            saved_prompt_tokens=avoided.prompt_tokens,
-            saved_completion_tokens=avoided.completion_tokens,
-        )
+        saved = price_cache_hit(self.prices, record, avoided)
         await self._ledger.record(saved)
         return saved
 
-    async def release(self, reservation: Reservation) -> None:
-        if self.budgets is not None and reservation.hold is not None:
-            await self.budgets.release(reservation.hold)
-
     def price(self, record: UsageRecord) -> UsageRecord:
         """The record charged at the price version effective when its call ended."""
-        charge = self._charge(
-            record, record.prompt_tokens, record.cached_tokens, record.completion_tokens
-        )
-        if charge is None:
-            # The call happened and must stay on the ledger; flag it instead of dropping it.
-            return replace(record, cost=_ZERO, currency=self.currency, price_version=UNPRICED)
-        return record.priced(
-            cost=charge.cost,
-            savings=record.savings,
-            currency=charge.currency,
-            price_version=charge.price_version,
-            saved_prompt_tokens=record.saved_prompt_tokens,
-            saved_completion_tokens=record.saved_completion_tokens,
-        )
-
-    def _charge(
-        self, record: UsageRecord, prompt: int, cached: int, completion: int
-    ) -> Charge | None:
-        """These tokens at the record's model and time; None (and an error logged) when the
-        price table cannot price them."""
-        try:
-            return self.prices.charge(record.model, record.created_at, prompt, cached, completion)
-        except PriceTableError as exc:
-            log.error("usage %s not priced: %s", record.request_id, exc)
-            return None
-
-    def _estimate(self, model: str, at: datetime, tokens: int) -> Decimal:
-        try:
-            _, price = self.prices.price(model, at)
-        except PriceTableError:
-            return Decimal(0)
-        # The estimate does not say how many tokens are prompt and how many completion, so
-        # it is priced at the dearest rate: a reservation may be too high, never too low.
-        return (price.highest_rate * tokens).scaleb(-TOKENS_PER_UNIT_EXPONENT)
+        return price_record(self.prices, record)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 
+from shared.domain.intent import CallPlan
 from shared.domain.records import Job
 from shared.domain.usage import UsageRecord
 from shared.ports import JobStore
@@ -57,17 +58,13 @@ def _wrap_meter(gateway: Gateway, telemetry: Telemetry) -> None:
     meter = gateway.meter
     admit = meter.admit
 
-    async def admit_labelled(*args: Any, **kwargs: Any) -> Any:
-        # admit(caller, request_id, use_case, ...): the chat span reads these labels.
-        caller = kwargs.get("caller", args[0] if args else None)
-        request_id = kwargs.get("request_id", args[1] if len(args) > 1 else None)
-        use_case = kwargs.get("use_case", args[2] if len(args) > 2 else "")
-        if caller is not None:
-            call_labels.set(CallLabels(str(caller.business_unit), str(use_case)))
-        if request_context.get() is None and request_id:
+    async def admit_labelled(plan: CallPlan) -> Any:
+        # The chat span reads these labels.
+        call_labels.set(CallLabels(plan.caller.business_unit, plan.use_case))
+        if request_context.get() is None:
             # The queue worker has no HTTP frame: its logs get the job's request id from here.
-            request_context.set(RequestContext(str(request_id)))
-        return await admit(*args, **kwargs)
+            request_context.set(RequestContext(plan.request_id))
+        return await admit(plan)
 
     setattr(meter, "admit", admit_labelled)  # noqa: B010 - an instance attribute shadows the method
     for name in ("settle", "settle_cache_hit"):

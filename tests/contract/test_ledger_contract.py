@@ -139,3 +139,15 @@ async def test_pages_hold_every_record_once_across_page_boundaries(
 async def test_unknown_reads_are_empty(ledger: UsageLedger, bu: str) -> None:
     assert await ledger.get(bu, "2025-01", "missing") is None
     assert list(await ledger.list_partition(bu, "2025-01")) == []
+
+
+async def test_record_new_never_overwrites(ledger: UsageLedger, bu: str) -> None:
+    first = _record(bu)
+    other = dataclasses.replace(first, completion_tokens=1, estimated=True, outcome="interrupted")
+
+    assert await ledger.record_new(first) is True
+    assert await ledger.record_new(other) is False
+
+    assert await ledger.get(bu, "2025-01", first.request_id) == first
+    assert await ledger.record(other) is False  # a plain record still replaces it
+    assert await ledger.get(bu, "2025-01", first.request_id) == other

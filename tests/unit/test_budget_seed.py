@@ -27,10 +27,17 @@ from shared.metering import budgets as budget_module
 from shared.metering.budget_rules import parse_budgets
 from shared.metering.budget_seed import fingerprint
 from shared.metering.budgets import BudgetBook, seed_key
-from shared.metering.meter import Meter
 from shared.settings import Settings
 from tests.fakes import FakeChatModel
-from tests.unit.test_budgets import NOV, PRICES, UNITS, InterleavingCounters, hard, spent
+from tests.unit.test_budgets import (
+    NOV,
+    PRICES,
+    UNITS,
+    BudgetMeter,
+    InterleavingCounters,
+    hard,
+    spent,
+)
 from tests.unit.test_prices import record, tokens
 
 MARKETING = Caller("marketing", "alice")
@@ -44,8 +51,9 @@ def book(stores: Stores, budgets: list[dict[str, Any]]) -> BudgetBook:
     )
 
 
-def metered(stores: Stores, budgets: list[dict[str, Any]] | None) -> Meter:
-    return Meter(stores.ledger, PRICES, book(stores, budgets) if budgets else None, now=lambda: NOV)
+def metered(stores: Stores, budgets: list[dict[str, Any]] | None) -> BudgetMeter:
+    budget_book = book(stores, budgets) if budgets else None
+    return BudgetMeter(stores.ledger, stores.intents, PRICES, budget_book, now=lambda: NOV)
 
 
 async def spend_without_budget(stores: Stores, *calls: tuple[str, str, int, int]) -> None:
@@ -70,7 +78,7 @@ async def test_a_budget_added_mid_month_starts_from_the_ledger(stores: Stores) -
 
     m = metered(stores, [hard(limit_cost="0.0001")])
     with pytest.raises(TooManyRequests) as refused:
-        await m.admit(MARKETING, "c", "summarize", "gpt-4o-mini", 10)
+        await m.call(MARKETING, "c", "summarize", "gpt-4o-mini", 10)
 
     # 1000 * 0.15 + 235 * 0.60 = 291 and 300 * 0.15 + 10 * 0.60 = 51 micro-dollars
     assert refused.value.details["spent_cost"] == "0.000342"
@@ -81,7 +89,7 @@ async def test_a_budget_added_mid_month_starts_from_the_ledger(stores: Stores) -
 async def test_a_use_case_budget_counts_only_its_use_case(stores: Stores) -> None:
     await spend_without_budget(stores, ("a", "summarize", 1000, 235), ("b", "classify", 300, 10))
 
-    admitted = await metered(stores, [hard(400, use_case="classify")]).admit(
+    admitted = await metered(stores, [hard(400, use_case="classify")]).call(
         MARKETING, "c", "classify", "gpt-4o-mini", 50
     )
 
@@ -93,25 +101,25 @@ async def test_a_use_case_budget_counts_only_its_use_case(stores: Stores) -> Non
 async def test_changing_a_limit_mid_month_counts_nothing_twice(stores: Stores) -> None:
     first = metered(stores, [hard(10_000)])
     for request_id in ("a", "b"):
-        reservation = await first.admit(MARKETING, request_id, "summarize", "gpt-4o-mini", 900)
+        reservation = await first.call(MARKETING, request_id, "summarize", "gpt-4o-mini", 900)
         usage = record(request_id=request_id, created_at=NOV, **tokens(300, 0, 100))
         await first.settle(reservation, usage)
     assert await spent(stores) == 800
 
     changed = metered(stores, [hard(5_000)])  # a new configuration: seeded again, a no-op
-    await changed.admit(MARKETING, "c", "summarize", "gpt-4o-mini", 900)
+    await changed.call(MARKETING, "c", "summarize", "gpt-4o-mini", 900)
 
     assert await spent(stores) == 800 + 900
 
 
 async def test_a_budget_removed_and_added_back_catches_up_on_the_gap(stores: Stores) -> None:
     first = metered(stores, [hard(10_000)])
-    reservation = await first.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 900)
+    reservation = await first.call(MARKETING, "a", "summarize", "gpt-4o-mini", 900)
     await first.settle(reservation, record(request_id="a", created_at=NOV, **tokens(300, 0, 100)))
     await spend_without_budget(stores, ("gap", "summarize", 2000, 500))  # no budget meanwhile
 
     back = metered(stores, [hard(20_000)])
-    await back.admit(MARKETING, "c", "summarize", "gpt-4o-mini", 900)
+    await back.call(MARKETING, "c", "summarize", "gpt-4o-mini", 900)
 
     assert await spent(stores) == 400 + 2500 + 900
 
@@ -137,7 +145,7 @@ async def test_instances_seeding_at_once_add_the_ledger_once(stores: Stores) -> 
 
     await asyncio.gather(
         *(
-            m.admit(MARKETING, f"c{i}-{n}", "summarize", "gpt-4o-mini", 100)
+            m.call(MARKETING, f"c{i}-{n}", "summarize", "gpt-4o-mini", 100)
             for i, m in enumerate(instances)
             for n in range(4)
         )
@@ -156,7 +164,7 @@ async def test_a_seed_claimed_but_never_finished_is_waited_for_then_logged(
     monkeypatch.setattr(budget_module, "SEED_WAIT_SECONDS", 0.1)
 
     with caplog.at_level(logging.WARNING, logger="gateway.budgets"):
-        await m.admit(MARKETING, "c", "summarize", "gpt-4o-mini", 100)
+        await m.call(MARKETING, "c", "summarize", "gpt-4o-mini", 100)
 
     assert "seed was not finished in time" in caplog.text
     assert await spent(stores) == 100  # the claimant's top-up never came; nothing doubled

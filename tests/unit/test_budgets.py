@@ -1,5 +1,5 @@
-"""Budgets: the at-limit rule, hard 429 / soft warning, settle and release, holds that outlive a
-dead worker, and concurrency against one shared counter store."""
+"""Budgets: the at-limit rule, hard 429 / soft warning, settle and release, reservations that
+outlive a dead worker (on its intent), and concurrency against one shared counter store."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ from shared.composition.embedded import open_embedded_stores
 from shared.composition.stores import Stores
 from shared.domain.caller import Caller
 from shared.domain.errors import TooManyRequests
+from shared.domain.intent import CallPlan
 from shared.metering import budgets as budget_module
 from shared.metering.budget_rules import BudgetConfigError, parse_budgets
-from shared.metering.budgets import BudgetBook, counter_key, hold_key
-from shared.metering.meter import Meter
+from shared.metering.budgets import BudgetBook, counter_key
+from shared.metering.meter import Meter, Reservation
 from shared.settings import Settings
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
@@ -55,11 +56,21 @@ class InterleavingCounters:
         return self.values.get((partition, key), 0)
 
 
-def meter(stores: Stores, budgets: list[dict[str, Any]], now: datetime = NOV) -> Meter:
+class BudgetMeter(Meter):
+    """The meter, with ``admit`` in the terms these tests speak: who, which use case, how many."""
+
+    async def call(
+        self, caller: Caller, request_id: str, use_case: str, model: str, tokens: int
+    ) -> Reservation:
+        plan = CallPlan(caller, request_id, use_case, "1", model, model, tokens, 0)
+        return await self.admit(plan)
+
+
+def meter(stores: Stores, budgets: list[dict[str, Any]], now: datetime = NOV) -> BudgetMeter:
     book = BudgetBook(
         parse_budgets(json.dumps(budgets), UNITS), stores.counters, stores.ledger, "USD"
     )
-    return Meter(stores.ledger, PRICES, book, now=lambda: now)
+    return BudgetMeter(stores.ledger, stores.intents, PRICES, book, now=lambda: now)
 
 
 def spent(stores: Stores, scope: str = "*", metric: str = "tokens") -> Any:
@@ -67,9 +78,9 @@ def spent(stores: Stores, scope: str = "*", metric: str = "tokens") -> Any:
 
 
 async def held(stores: Stores, request_id: str) -> int:
-    return await stores.counters.get(
-        hold_key("marketing", "2026-11", request_id, "tokens"), "marketing"
-    )
+    """The reservation still held for a call (on its open intent)."""
+    intent = await stores.intents.get("marketing", request_id)
+    return 0 if intent is None or intent.hold is None else intent.hold.tokens
 
 
 @pytest.fixture
@@ -102,13 +113,13 @@ async def test_one_token_below_the_limit_admits_and_at_the_limit_refuses(stores:
     key = counter_key("marketing", "2026-11", "*", "tokens")
     await stores.counters.add(key, "marketing", 999)
 
-    admitted = await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 100)  # crosses: admitted
+    admitted = await m.call(MARKETING, "a", "summarize", "gpt-4o-mini", 100)  # crosses: admitted
     assert admitted.hold is not None and await spent(stores) == 1099
     await m.release(admitted)
     await stores.counters.add(key, "marketing", 1)  # spend is now exactly the limit
 
     with pytest.raises(TooManyRequests) as refused:
-        await m.admit(MARKETING, "b", "summarize", "gpt-4o-mini", 1)
+        await m.call(MARKETING, "b", "summarize", "gpt-4o-mini", 1)
     assert await spent(stores) == 1000  # the refused estimate was taken back out
     error = refused.value
     assert (error.status, error.code) == (429, "budget_exceeded")
@@ -124,9 +135,9 @@ async def test_cost_limit_uses_the_same_rule_and_resets_at_new_year(stores: Stor
     m = meter(stores, [hard(limit_cost="0.01")], now=new_year_eve)
     key = counter_key("marketing", "2026-12", "*", "cost_nano")
     await stores.counters.add(key, "marketing", 10_000_000 - 1)  # 0.01 USD minus a nano-dollar
-    await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 10)
+    await m.call(MARKETING, "a", "summarize", "gpt-4o-mini", 10)
     with pytest.raises(TooManyRequests) as refused:
-        await m.admit(MARKETING, "b", "summarize", "gpt-4o-mini", 10)
+        await m.call(MARKETING, "b", "summarize", "gpt-4o-mini", 10)
     assert refused.value.details["resets_at"] == "2027-01-01T00:00:00Z"
     assert refused.value.headers["Retry-After"] == "1"
     assert refused.value.details["limit_cost"] == "0.01"
@@ -136,9 +147,9 @@ async def test_soft_budget_warns_and_lets_the_call_through(
     stores: Stores, caplog: pytest.LogCaptureFixture
 ) -> None:
     m = meter(stores, [hard(5000), {**hard(100), "kind": "soft"}])
-    first = await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 150)
+    first = await m.call(MARKETING, "a", "summarize", "gpt-4o-mini", 150)
     with caplog.at_level(logging.WARNING, logger="gateway.budgets"):
-        second = await m.admit(MARKETING, "b", "summarize", "gpt-4o-mini", 150)
+        second = await m.call(MARKETING, "b", "summarize", "gpt-4o-mini", 150)
     assert first.headers == {}
     warning = second.headers["x-budget-warning"]
     assert "budget=marketing/*" in warning and "kind=soft" in warning
@@ -152,18 +163,16 @@ async def test_a_soft_budget_warns_every_call_but_logs_once_per_interval(
     m = meter(stores, [{**hard(100), "kind": "soft"}])
     clock = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 150)
+    await m.call(MARKETING, "a", "summarize", "gpt-4o-mini", 150)
     with caplog.at_level(logging.WARNING, logger="gateway.budgets"):
-        warned = [
-            await m.admit(MARKETING, f"b{i}", "summarize", "gpt-4o-mini", 1) for i in range(5)
-        ]
+        warned = [await m.call(MARKETING, f"b{i}", "summarize", "gpt-4o-mini", 1) for i in range(5)]
         clock[0] += budget_module.SOFT_LOG_INTERVAL_SECONDS
-        warned.append(await m.admit(MARKETING, "c", "summarize", "gpt-4o-mini", 1))
+        warned.append(await m.call(MARKETING, "c", "summarize", "gpt-4o-mini", 1))
     assert all("x-budget-warning" in r.headers for r in warned)
     assert caplog.text.count("soft budget exhausted") == 2
 
 
-async def test_spend_counters_outlive_their_month_and_holds_last_a_week(stores: Stores) -> None:
+async def test_spend_counters_outlive_their_month(stores: Stores) -> None:
     ttls: dict[str, set[int | None]] = {}
 
     class Recording:
@@ -179,26 +188,26 @@ async def test_spend_counters_outlive_their_month_and_holds_last_a_week(stores: 
     book = BudgetBook(
         parse_budgets(json.dumps([hard(5000)]), UNITS), Recording(), stores.ledger, "USD"
     )
-    m = Meter(stores.ledger, PRICES, book, now=lambda: NOV)
-    reservation = await m.admit(MARKETING, "a", "summarize", "gpt-4o-mini", 100)
+    m = BudgetMeter(stores.ledger, stores.intents, PRICES, book, now=lambda: NOV)
+    reservation = await m.call(MARKETING, "a", "summarize", "gpt-4o-mini", 100)
     await m.settle(reservation, record(request_id="a", created_at=NOV, **tokens(80, 0, 5)))
 
-    assert ttls == {"budget": {62 * 24 * 3600}, "hold": {7 * 24 * 3600}}
+    assert ttls == {"budget": {62 * 24 * 3600}}
 
 
 async def test_a_use_case_budget_only_limits_that_use_case(stores: Stores) -> None:
     m = meter(stores, [hard(10, use_case="classify")])
-    await m.admit(MARKETING, "a", "classify", "gpt-4o-mini", 50)
+    await m.call(MARKETING, "a", "classify", "gpt-4o-mini", 50)
     with pytest.raises(TooManyRequests, match="marketing/classify"):
-        await m.admit(MARKETING, "b", "classify", "gpt-4o-mini", 50)
-    other = await m.admit(MARKETING, "c", "summarize", "gpt-4o-mini", 50)
-    legal = await m.admit(Caller("legal", "bob"), "d", "classify", "gpt-4o-mini", 50)
+        await m.call(MARKETING, "b", "classify", "gpt-4o-mini", 50)
+    other = await m.call(MARKETING, "c", "summarize", "gpt-4o-mini", 50)
+    legal = await m.call(Caller("legal", "bob"), "d", "classify", "gpt-4o-mini", 50)
     assert other.hold is None and legal.hold is None  # no budget covers them: nothing counted
 
 
 async def test_settle_counts_the_real_usage_and_release_gives_it_back(stores: Stores) -> None:
     m = meter(stores, [hard(10_000)])
-    reservation = await m.admit(MARKETING, "r1", "summarize", "gpt-4o-mini", 1000)
+    reservation = await m.call(MARKETING, "r1", "summarize", "gpt-4o-mini", 1000)
     assert await spent(stores) == 1000
     assert await spent(stores, metric="cost_nano") == 600_000  # 1000 tokens at the 0.60 rate
 
@@ -206,7 +215,7 @@ async def test_settle_counts_the_real_usage_and_release_gives_it_back(stores: St
     assert await spent(stores) == 400
     assert await spent(stores, metric="cost_nano") == 105_000  # 300 * 0.15 + 100 * 0.60
 
-    failed = await m.admit(MARKETING, "r2", "summarize", "gpt-4o-mini", 1000)
+    failed = await m.call(MARKETING, "r2", "summarize", "gpt-4o-mini", 1000)
     await m.release(failed)
     await m.release(failed)  # twice: the hold is claimed once
     assert await spent(stores) == 400
@@ -215,7 +224,7 @@ async def test_settle_counts_the_real_usage_and_release_gives_it_back(stores: St
 
 async def test_a_dead_workers_reservation_is_settled_by_the_recovery_path(stores: Stores) -> None:
     m = meter(stores, [hard(10_000)])
-    await m.admit(MARKETING, "job1", "summarize", "gpt-4o-mini", 1000)  # the worker dies here
+    await m.call(MARKETING, "job1", "summarize", "gpt-4o-mini", 1000)  # the worker dies here
     usage = record(request_id="job1", **tokens(300, 0, 100))
 
     await m.settle(None, usage)  # the next delivery finds the answer saved on the job
@@ -223,13 +232,16 @@ async def test_a_dead_workers_reservation_is_settled_by_the_recovery_path(stores
     assert await spent(stores) == 400
 
 
-async def test_a_redelivered_job_replaces_the_dead_attempts_hold(stores: Stores) -> None:
+async def test_a_reservation_the_sweeper_settles_counts_its_estimate(stores: Stores) -> None:
     m = meter(stores, [hard(10_000)])
-    await m.admit(MARKETING, "job1", "summarize", "gpt-4o-mini", 1000)  # attempt 1 dies mid-call
-    retry = await m.admit(MARKETING, "job1", "summarize", "gpt-4o-mini", 1000)
-    assert await spent(stores) == 1000
-    await m.settle(retry, record(request_id="job1", **tokens(300, 0, 100)))
-    assert await spent(stores) == 400
+    dead = await m.call(MARKETING, "job1", "summarize", "gpt-4o-mini", 1000)  # dies mid-call
+
+    await m.settle_interrupted(dead.intent)
+    await m.settle_interrupted(dead.intent)  # a second sweep changes nothing
+
+    assert await spent(stores) == 1000  # prompt as counted + max_tokens: all it can have cost
+    assert await spent(stores, metric="cost_nano") == 150_000  # 1000 prompt tokens at 0.15
+    assert await held(stores, "job1") == 0
 
 
 @pytest.mark.parametrize("backend", ["interleaving", "sqlite"])
@@ -247,7 +259,7 @@ async def test_concurrent_calls_never_overshoot_by_more_than_one_reservation(
     async def call(i: int) -> str:
         nonlocal in_flight, peak
         try:
-            reservation = await m.admit(MARKETING, f"c{i}", "summarize", "gpt-4o-mini", estimate)
+            reservation = await m.call(MARKETING, f"c{i}", "summarize", "gpt-4o-mini", estimate)
         except TooManyRequests:
             return "refused"
         in_flight += 1

@@ -19,8 +19,8 @@ from shared.composition.root import Gateway
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatRequest, StreamDelta, StreamEvent
 from shared.domain.usage import UsageRecord
-from shared.handlers import streaming
 from shared.handlers.chat import stream_message
+from shared.handlers.shielded import drain
 from shared.metering.meter import Reservation
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
@@ -65,7 +65,7 @@ async def start_chat_stream(
 
 
 async def assert_cancelled_record(gateway: Gateway, chat: HoldingChatModel, received: int) -> None:
-    await streaming.drain()
+    await drain()
     month = gateway.now().strftime("%Y-%m")
     [record] = await gateway.stores.ledger.list_partition("marketing", month)
     assert record.request_id == REQUEST_ID

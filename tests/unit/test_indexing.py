@@ -15,6 +15,11 @@ def test_every_function_is_registered_with_its_trigger() -> None:
     assert [(q.name, q.queue_name, q.arg_name) for q in app.queues] == [
         ("overflow_worker", "overflow", "msg")
     ]
+    # A schedule given as a binding expression is resolved from the setting's default.
+    assert {(t.name, t.schedule) for t in app.timers} == {
+        ("usage_rollup", "0 */15 * * * *"),
+        ("usage_sweep", "0 * * * * *"),
+    }
 
 
 def test_http_triggers_require_a_function_key_in_azure() -> None:

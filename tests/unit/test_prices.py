@@ -148,7 +148,7 @@ def test_start_fails_when_a_deployed_model_has_no_price(tmp_path: Path) -> None:
     settings = Settings(gateway_data_dir=tmp_path, gateway_price_table_file=path)
     stores = open_embedded_stores(tmp_path)
     with pytest.raises(SettingsError, match=r"GATEWAY_PRICE_TABLE_FILE.*'gpt-4o-mini'"):
-        Meter.from_settings(settings, stores.ledger, stores.counters)
+        Meter.from_settings(settings, stores.ledger, stores.counters, stores.intents)
 
 
 async def test_settle_prices_the_record_and_keeps_the_version(tmp_path: Path) -> None:
@@ -156,7 +156,7 @@ async def test_settle_prices_the_record_and_keeps_the_version(tmp_path: Path) ->
     prices = table(
         version("v7", "2025-01-01T00:00:00Z", **{"gpt-4o-mini": ("0.15", "0.075", "0.6")})
     )
-    meter = Meter(stores.ledger, prices)
+    meter = Meter(stores.ledger, stores.intents, prices)
 
     settled = await meter.settle(None, record())
     again = await meter.settle(None, record())  # a replay: same request id, one record
@@ -172,7 +172,7 @@ async def test_a_cache_hit_costs_nothing_and_reports_what_it_saved(tmp_path: Pat
     prices = table(
         version("v1", "2025-01-01T00:00:00Z", **{"gpt-4o-mini": ("0.15", "0.075", "0.6")})
     )
-    meter = Meter(stores.ledger, prices)
+    meter = Meter(stores.ledger, stores.intents, prices)
     hit = record(prompt_tokens=0, cached_tokens=0, completion_tokens=0, cache_hit=True)
 
     saved = await meter.settle_cache_hit(hit, TokenUsage(1000, 500, cached_tokens=400))
@@ -185,7 +185,11 @@ async def test_a_cache_hit_costs_nothing_and_reports_what_it_saved(tmp_path: Pat
 
 async def test_an_unpriced_model_is_still_recorded_and_flagged(tmp_path: Path) -> None:
     stores = open_embedded_stores(tmp_path)
-    meter = Meter(stores.ledger, table(version("v1", "2025-01-01T00:00:00Z", m=("1", "1", "1"))))
+    meter = Meter(
+        stores.ledger,
+        stores.intents,
+        table(version("v1", "2025-01-01T00:00:00Z", m=("1", "1", "1"))),
+    )
     settled = await meter.settle(None, record(model="mystery"))
     assert (settled.cost, settled.price_version) == (Decimal(0), "unpriced")
     assert await stores.ledger.get("marketing", "2026-11", "r1") == settled

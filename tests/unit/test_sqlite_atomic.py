@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.embedded import open_embedded_stores
 from shared.adapters.sqlite_db import Database
+from shared.composition.embedded import open_embedded_stores
 
 
 def table(db: Database) -> None:
