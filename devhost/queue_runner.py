@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Awaitable, Callable
 
 from azure.functions.servicebus import ServiceBusMessage
 
@@ -20,6 +22,7 @@ log = logging.getLogger("devhost.queue")
 
 LOCK_SECONDS = 60.0  # Service Bus default lock duration
 BATCH = 16  # host.json maxConcurrentCalls
+SETTLE_RETRY_SECONDS = 0.5
 
 
 def to_trigger_message(received: ReceivedMessage) -> ServiceBusMessage:
@@ -38,14 +41,31 @@ def to_trigger_message(received: ReceivedMessage) -> ServiceBusMessage:
 
 async def deliver(receiver: QueueReceiver, fn: QueueFunction, received: ReceivedMessage) -> bool:
     """One delivery; True when the message was completed."""
+    locked_until = time.monotonic() + LOCK_SECONDS
     try:
         await fn.handler(**{fn.arg_name: to_trigger_message(received)})
     except Exception:
         log.exception("%s failed on message %s; abandoning", fn.name, received.message.message_id)
-        await receiver.abandon(received.lock_token)
+        await _settle(receiver.abandon, received, locked_until)
         return False
-    await receiver.complete(received.lock_token)
-    return True
+    return await _settle(receiver.complete, received, locked_until)
+
+
+async def _settle(
+    settle: Callable[[str], Awaitable[None]], received: ReceivedMessage, locked_until: float
+) -> bool:
+    """Complete or abandon; a queue that cannot take it now (its disk failing) is tried again
+    while the lock lasts, as the host's settlement retries do. After that the lock expires and
+    the message is redelivered anyway."""
+    while True:
+        try:
+            await settle(received.lock_token)
+            return True
+        except Exception as exc:
+            if time.monotonic() + SETTLE_RETRY_SECONDS >= locked_until:
+                log.warning("message %s not settled: %s", received.message.message_id, exc)
+                return False
+            await asyncio.sleep(SETTLE_RETRY_SECONDS)
 
 
 async def run_queue(

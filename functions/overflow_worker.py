@@ -1,8 +1,10 @@
 """Service Bus trigger that drains the overflow queue, running the same handler as HTTP.
 
-autoCompleteMessages is on (host.json): returning completes the message, raising abandons it so
-Service Bus redelivers (and dead-letters after maxDeliveryCount). When there is still no capacity
-the handler schedules a new message for later and this one completes: no busy retry.
+autoCompleteMessages is on (host.json): returning completes the message, raising abandons it, and
+Service Bus redelivers an abandoned message at once (dead-lettering it after maxDeliveryCount),
+so a retry that raised would burn every delivery in milliseconds. The handler never raises to
+retry: it schedules a new message for later (no capacity, a failure worth retrying, a store
+that failed) and this one completes. Only a failure to send that message raises.
 """
 
 from __future__ import annotations
@@ -13,15 +15,11 @@ import logging
 import azure.functions as func
 
 from shared.composition.root import get_gateway
-from shared.handlers.overflow import process_job
+from shared.handlers.job_worker import process_job
 from shared.http.request import safe_log_value
 
 bp = func.Blueprint()
 log = logging.getLogger("gateway.worker")
-
-
-class TransientJobFailure(RuntimeError):
-    """Raised so the trigger abandons the message and Service Bus redelivers it."""
 
 
 @bp.service_bus_queue_trigger(
@@ -36,5 +34,3 @@ async def overflow_worker(msg: func.ServiceBusMessage) -> None:
         return
     outcome = await process_job(gateway, body, int(msg.delivery_count or 1))
     log.info("job %s: %s", safe_log_value(body.get("job_id")), outcome)
-    if outcome == "retry":
-        raise TransientJobFailure("the model service is unavailable; redeliver later")

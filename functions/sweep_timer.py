@@ -1,4 +1,5 @@
-"""Timer trigger: settle the usage of calls cut off by a crash (shared/metering/sweeper.py).
+"""Timer trigger: settle the usage of calls cut off by a crash (shared/metering/sweeper.py), and
+send their jobs (if any) a new message.
 
 The schedule is the App Setting GATEWAY_SWEEP_SCHEDULE (NCRONTAB, seconds first; every minute by
 default), resolved by the host as a binding expression, so it must be set in Azure as
@@ -11,6 +12,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from shared.composition.root import get_gateway
+from shared.handlers.job_worker import revive
 from shared.metering.sweeper import sweep
 
 bp = func.Blueprint()
@@ -21,9 +23,10 @@ SCHEDULE_SETTING = "GATEWAY_SWEEP_SCHEDULE"
 @bp.timer_trigger(arg_name="timer", schedule=f"%{SCHEDULE_SETTING}%", run_on_startup=False)
 async def usage_sweep(timer: func.TimerRequest) -> None:
     gateway = await get_gateway()
-    await sweep(
-        gateway.meter,
-        gateway.stores.intents,
-        gateway.settings.business_unit_ids,
-        gateway.now(),
+    now = gateway.now()
+    swept = await sweep(
+        gateway.meter, gateway.stores.intents, gateway.settings.business_unit_ids, now
     )
+    # A job whose attempt was cut off gets a message now: its own may wait out a lock held by
+    # the dead worker, or have been dead-lettered.
+    await revive(gateway, swept, now)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from shared.domain import holder
 from shared.domain.chat import (
     ChatRequest,
     ChatResult,
@@ -55,3 +58,14 @@ class FakeChatModel:
         for word in content.split(" "):
             yield StreamDelta(word + " ")
         yield StreamEnd(self._result(request, content))
+
+
+def dead_holder() -> str:
+    """A lease or lock holder on this instance whose process has ended (and been reaped)."""
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return f"{holder.INSTANCE}/{child.stdout.strip()}/0123456789ab"

@@ -9,7 +9,9 @@ https://learn.microsoft.com/azure/service-bus-messaging/message-transfers-locks-
 - scheduled messages stay invisible until due; FIFO by the time a message became visible;
 - duplicate detection: a message_id already sent within the last 10 minutes is dropped
   (the Service Bus default window).
-Claims run in BEGIN IMMEDIATE, so two processes never lock the same message.
+Claims run in BEGIN IMMEDIATE, so two processes never lock the same message. Each lock names its
+holder (shared/domain/holder.py); a queue opened after a crash releases the locks of holders
+known to be gone, so their messages are redelivered at once instead of after the lock duration.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.adapters.sqlite_db import Database, to_epoch
+from shared.domain.holder import THIS_PROCESS, known_gone
 from shared.domain.records import QueueMessage, ReceivedMessage
 from shared.domain.timestamps import WallClock, utc_now
 
@@ -107,7 +110,26 @@ class LocalQueue:
             raise ValueError(f"max_delivery_count must be at least 1, got {max_delivery_count}")
         self._db = Database(path, now=now)
         self._db.ensure_schema(SCHEMA)
+        columns = {row["name"] for row in self._db.query("PRAGMA table_info(messages)")}
+        if "lock_holder" not in columns:  # a queue file from before locks named their holder
+            self._db.execute("ALTER TABLE messages ADD COLUMN lock_holder TEXT")
         self.max_delivery_count = max_delivery_count
+        self._release_locks_of_the_gone()
+
+    def _release_locks_of_the_gone(self) -> None:
+        now = self._db.now_epoch()
+        rows = self._db.query(
+            "SELECT DISTINCT lock_holder FROM messages WHERE locked_until > ? "
+            "AND lock_holder IS NOT NULL",
+            (now,),
+        )
+        for holder in (str(row["lock_holder"]) for row in rows):
+            if known_gone(holder):
+                self._db.execute(
+                    "UPDATE messages SET lock_token = NULL, locked_until = NULL, "
+                    "lock_holder = NULL WHERE lock_holder = ?",
+                    (holder,),
+                )
 
     async def send(self, message: QueueMessage, *, scheduled_at: datetime | None = None) -> None:
         now = self._db.now_epoch()
@@ -158,9 +180,9 @@ class LocalQueue:
                         continue
                     token = str(uuid.uuid4())
                     conn.execute(
-                        "UPDATE messages SET delivery_count = ?, lock_token = ?, locked_until = ? "
-                        "WHERE seq = ?",
-                        (count, token, now + lock_seconds, row["seq"]),
+                        "UPDATE messages SET delivery_count = ?, lock_token = ?, locked_until = ?, "
+                        "lock_holder = ? WHERE seq = ?",
+                        (count, token, now + lock_seconds, THIS_PROCESS, row["seq"]),
                     )
                     received.append(
                         ReceivedMessage(

@@ -137,8 +137,11 @@ class Job:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     attempts: int = 0
-    # While running: until when the current delivery owns the job (another waits for it).
+    # While running: until when the current delivery owns the job (another waits for it), and
+    # which process holds it (shared/domain/holder.py), so a holder known to be gone is not
+    # waited for.
     lease_until: datetime | None = None
+    lease_holder: str = ""
     etag: str | None = None
 
     def to_doc(self) -> dict[str, Any]:
@@ -157,6 +160,7 @@ class Job:
             "error": self.error,
             "attempts": self.attempts,
             "lease_until": iso(self.lease_until) if self.lease_until else None,
+            "lease_holder": self.lease_holder,
         }
 
     @classmethod
@@ -176,6 +180,7 @@ class Job:
             error=doc.get("error"),
             attempts=int(doc.get("attempts", 0)),
             lease_until=from_iso(lease) if lease else None,
+            lease_holder=str(doc.get("lease_holder") or ""),
             etag=etag,
         )
 

@@ -1,37 +1,22 @@
-"""Overflow: queue work when capacity is gone (or the caller asked), run it later, report it.
+"""Overflow: queue work when capacity is gone (or the caller asked) and report on it.
 
-A job's id is its request id, the Service Bus message id and the usage record id, so duplicate
-detection, redelivery and metering all key on the same value: a job is metered exactly once.
+A job's id is its request id and its Service Bus message id, so duplicate detection drops a
+second send; the worker (job_worker.py) runs it, each attempt metered under its own request id.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from shared.domain.caller import Caller
-from shared.domain.errors import GatewayError, NotFound
+from shared.domain.errors import NotFound
 from shared.domain.records import Job, QueueMessage
-from shared.domain.upstream import NoCapacity, UpstreamUnavailable
-from shared.domain.usage import UsageRecord
-from shared.handlers.prepare import PreparedCall, prepare_validated
-from shared.handlers.usecase_call import Answer, execute
-from shared.http.error_map import error_body
-from shared.ports import ConcurrencyConflict
+from shared.handlers.prepare import PreparedCall
+from shared.handlers.usecase_call import Answer
 
 if TYPE_CHECKING:
     from shared.composition.root import Gateway
-
-log = logging.getLogger("gateway.overflow")
-
-WorkerOutcome = Literal["complete", "reschedule", "retry"]
-# A running job's lease: its request deadline (the router never runs past it) plus the time to
-# meter and save; past it, the owner is presumed dead and a redelivery may take over.
-LEASE_MARGIN_SECONDS = 30.0
-# The router says when quota frees; the floor only stops a zero retry-after from spinning.
-RESCHEDULE_FLOOR_SECONDS = 0.2
 
 
 def job_location(job_id: str) -> str:
@@ -76,6 +61,15 @@ def job_message(job: Job, tag: str = "") -> QueueMessage:
     )
 
 
+def look_again(job_id: str, business_unit: str, tag: str) -> QueueMessage:
+    """A message for a job that could not be read: the same body, a new message id."""
+    return QueueMessage(
+        message_id=f"{job_id}.{tag}",
+        body={"job_id": job_id, "business_unit": business_unit},
+        application_properties={"business_unit": business_unit},
+    )
+
+
 def job_view(job: Job) -> dict[str, Any]:
     view: dict[str, Any] = {
         "job_id": job.id,
@@ -97,76 +91,3 @@ async def read_job(gw: Gateway, caller: Caller, job_id: str) -> dict[str, Any]:
     if job is None or job.user_id != caller.user_id:
         raise NotFound("no such job", code="job_not_found")
     return job_view(job)
-
-
-async def _save(gw: Gateway, job: Job, **changes: Any) -> Job:
-    return await gw.stores.jobs.replace(replace(job, updated_at=gw.now(), **changes))
-
-
-async def process_job(gw: Gateway, body: dict[str, Any], delivery_count: int) -> WorkerOutcome:
-    """Run one queued job. "complete": done (or nothing to do); "reschedule": no capacity yet;
-    "retry": a transient failure, let the queue redeliver (dead-letter after max deliveries)."""
-    job = await gw.stores.jobs.get(str(body.get("business_unit", "")), str(body.get("job_id", "")))
-    if job is None or job.status in ("succeeded", "failed"):
-        return "complete"  # expired, unknown, or a duplicate delivery of a finished job
-    if job.status == "answered" and job.result is not None:
-        # The model answered before a worker died: meter (idempotently) and finish; no new call.
-        await gw.meter.settle(None, UsageRecord.from_doc(job.result["_usage_record"]))
-        await _save(gw, job, status="succeeded", result=_public(job.result))
-        return "complete"
-    now = gw.now()
-    if job.status == "running" and job.lease_until is not None and job.lease_until > now:
-        # Another delivery (a duplicate, or one whose lock expired) owns the job: look again
-        # when its lease ends instead of calling the model a second time.
-        tag = f"lease{int(job.lease_until.timestamp())}"
-        await gw.queue.send(job_message(job, tag), scheduled_at=job.lease_until)
-        return "reschedule"
-    usecase = gw.catalog.get(job.use_case)
-    caller = Caller(job.business_unit, job.user_id)
-    lease = timedelta(seconds=gw.settings.gateway_request_deadline_seconds + LEASE_MARGIN_SECONDS)
-    try:
-        if usecase is None:
-            raise NotFound(f"use case {job.use_case!r} no longer exists", code="unknown_use_case")
-        job = await _save(
-            gw, job, status="running", attempts=job.attempts + 1, lease_until=now + lease
-        )
-        call = prepare_validated(usecase, caller, job.payload["input"], job.id, gw.models)
-        current = job
-
-        async def on_answered(result: dict[str, Any], record: UsageRecord) -> None:
-            nonlocal current
-            saved = {**result, "_usage_record": record.to_doc()}
-            current = await _save(gw, current, status="answered", result=saved)
-
-        answer = await execute(gw, call, on_answered=on_answered)
-    except ConcurrencyConflict:
-        return "complete"  # another delivery of the same job owns it
-    except NoCapacity as exc:
-        await _save(gw, job, status="queued", lease_until=None)
-        await gw.queue.send(
-            job_message(job, f"retry{job.attempts}"),
-            scheduled_at=gw.now()
-            + timedelta(seconds=max(RESCHEDULE_FLOOR_SECONDS, exc.retry_after)),
-        )
-        return "reschedule"
-    except UpstreamUnavailable:
-        if delivery_count >= gw.settings.servicebus_max_delivery_count:
-            await _fail(gw, job, GatewayError("the model service stayed unavailable"))
-            return "complete"
-        await _save(gw, job, status="queued", lease_until=None)  # the redelivery may take it
-        return "retry"
-    except GatewayError as exc:
-        await _fail(gw, job, exc)
-        return "complete"
-    latest = await gw.stores.jobs.get(job.business_unit, job.id) or job
-    await _save(gw, latest, status="succeeded", result=answer.body)
-    return "complete"
-
-
-def _public(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in result.items() if not k.startswith("_")}
-
-
-async def _fail(gw: Gateway, job: Job, exc: GatewayError) -> None:
-    latest = await gw.stores.jobs.get(job.business_unit, job.id) or job
-    await _save(gw, latest, status="failed", error=error_body(exc, job.id)["error"])

@@ -192,7 +192,7 @@ async def _call_and_settle(
         if on_answered is not None:
             raise  # a job: its redelivery settles the answer saved on it
         # The caller has the answer Azure billed; the sweeper settles the intent as an estimate.
-        log.warning("usage of %s not settled yet: %s", request.request_id, exc)
+        log.warning("usage of %s not settled yet: %s", reservation.request_id, exc)
         priced = gw.meter.price(record)
     return result, output, reservation.headers, priced
 

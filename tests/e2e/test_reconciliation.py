@@ -25,7 +25,7 @@ import pytest
 from devhost.host import LocalHost, run_local_host
 from shared.domain.records import QueueMessage
 from shared.domain.usage import UsageRecord
-from shared.handlers.overflow import process_job
+from shared.handlers.job_worker import process_job
 from shared.metering.budgets import counter_key
 from shared.settings import ROOT, Settings
 

@@ -3,6 +3,8 @@ refusing inputs whose meaning would be a guess."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +12,10 @@ import pytest
 
 from shared.adapters.local_queue import MAX_DELIVERY_REASON, LocalQueue
 from shared.composition.embedded import open_embedded_queue
+from shared.domain import holder
 from tests.contract import FakeClock
 from tests.embedded_queue import LOCK, message, queue_fixtures, received_ids
+from tests.fakes import dead_holder
 
 MAX_DELIVERY = 2
 clock, queue = queue_fixtures(max_delivery_count=MAX_DELIVERY)
@@ -81,3 +85,28 @@ async def test_non_positive_lock_is_refused(queue: LocalQueue) -> None:
 def test_max_delivery_count_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_delivery_count"):
         open_embedded_queue(tmp_path, max_delivery_count=0)
+
+
+async def test_a_queue_opened_after_a_crash_redelivers_what_the_dead_held(tmp_path: Path) -> None:
+    first = open_embedded_queue(tmp_path)
+    await first.send(message("held-by-the-dead"))
+    await first.send(message("held-by-the-living"))
+    held = {m.message.message_id: m for m in await first.receive(2, 600)}
+    await first.close()
+    dead, alive = dead_holder(), f"{holder.INSTANCE}/{os.getppid()}/0123456789ab"
+    with sqlite3.connect(tmp_path / "queue.sqlite3") as conn:  # the locks two workers took
+        for message_id, who in (("held-by-the-dead", dead), ("held-by-the-living", alive)):
+            conn.execute(
+                "UPDATE messages SET lock_holder = ? WHERE message_id = ?", (who, message_id)
+            )
+
+    second = open_embedded_queue(tmp_path)
+    try:
+        again = await second.receive(2, LOCK)
+        # Redelivered at once, not after the 600 s lock; the live holder's lock stands.
+        assert [(m.message.message_id, m.delivery_count) for m in again] == [
+            ("held-by-the-dead", 2)
+        ]
+        assert held["held-by-the-living"].delivery_count == 1
+    finally:
+        await second.close()

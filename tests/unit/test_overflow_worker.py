@@ -7,7 +7,7 @@ import asyncio
 from shared.composition.root import Gateway
 from shared.domain.caller import Caller
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
-from shared.handlers.overflow import process_job
+from shared.handlers.job_worker import process_job
 from shared.handlers.usecases import run_usecase
 from tests.fakes import FakeChatModel
 
@@ -61,15 +61,21 @@ async def test_no_capacity_reschedules_and_a_finished_job_is_not_rerun(
     assert await records(gateway) == [body["job_id"]]
 
 
-async def test_transient_failure_is_retried_then_fails_the_job_at_max_deliveries(
+async def test_transient_failures_are_retried_later_then_fail_the_job_with_its_reason(
     gateway: Gateway, chat: FakeChatModel
 ) -> None:
     body = await queue_job(gateway)
     chat.replies = [UpstreamUnavailable("down")]
-    max_deliveries = gateway.settings.servicebus_max_delivery_count
+    attempts = gateway.settings.servicebus_max_delivery_count
 
-    assert await process_job(gateway, body, 1) == "retry"
-    assert await process_job(gateway, body, max_deliveries) == "complete"
+    outcomes = [await process_job(gateway, body, 1) for _ in range(attempts)]
+
+    assert outcomes == ["reschedule"] * (attempts - 1) + ["complete"]
+    assert len(chat.calls) == attempts
     job = await gateway.stores.jobs.get("marketing", body["job_id"])
     assert job is not None and job.status == "failed" and job.error is not None
-    assert await records(gateway) == []
+    assert job.error["code"] == "job_attempts_exhausted"
+    assert "model service was unavailable" in job.error["message"]
+    assert await records(gateway) == []  # failed upstream: nothing billed, nothing metered
+    # Each retry was a new message scheduled later, never the same one redelivered at once.
+    assert await gateway.queue.depth() == 1  # only the original message is visible now
