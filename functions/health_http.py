@@ -4,7 +4,8 @@ Both are anonymous so App Service health checks and APIM backend probes can call
 function key (https://learn.microsoft.com/azure/app-service/monitor-instances-health-check).
 Liveness touches nothing: the worker answers, so it lives. Readiness checks what a request needs:
 
-* store: a ping round trip; down means no metering, so the instance is not ready (503).
+* store: a small write (the embedded store rewrites one row, Cosmos DB upserts one tiny item):
+  a store that cannot write cannot meter, and no model call is made, so not ready (503).
 * deployments: each breaker from the router; a group whose every deployment is open cannot
   answer, so not ready (503). A 429 cooldown is not a failure: the overflow queue absorbs it.
 * queue: its depth; failing is reported as "degraded" but stays 200, because every instance
