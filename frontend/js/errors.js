@@ -74,6 +74,8 @@ export const ERROR_TEXT = {
   invalid_model_output: ["The model's answer was not usable", "Retry; the gateway already retried once."],
   service_unavailable: ["The gateway is not ready", RETRY],
   upstream_unavailable: ["The model service is unavailable", RETRY],
+  store_unavailable: ["The gateway cannot record usage right now", "Nothing was sent to the model and nothing was charged. " + RETRY],
+  job_attempts_exhausted: ["The job gave up", "Its attempts are spent; the reason is above. Submit it again later."],
   network_error: ["The gateway could not be reached", "Check your connection and the gateway's address."],
 };
 
