@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from shared.composition.root import Gateway
-from shared.handlers.overflow import process_job
+from shared.handlers.job_worker import process_job
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
 
