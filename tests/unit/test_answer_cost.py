@@ -10,7 +10,7 @@ import httpx
 
 from shared.composition.root import Gateway
 from shared.domain.caller import Caller
-from shared.handlers.overflow import process_job
+from shared.handlers.job_worker import process_job
 from shared.handlers.usecases import run_usecase
 from shared.metering.money import plain
 from tests.conftest import HEADERS
