@@ -69,6 +69,13 @@ class _Observation:
     at: float  # when it arrived: its age counts from here
 
 
+def _known(remaining: int | None) -> int | None:
+    """A negative remaining count is unknown, not "none left". Other Azure OpenAI APIs have been
+    seen to send one; believed, it would hold the deployment's headroom below zero for as long
+    as each answer repeats it, and the router would refuse every call."""
+    return None if remaining is None or remaining < 0 else remaining
+
+
 class DeploymentState:
     """Quota, cooldown and breaker of one deployment, on the router's clock."""
 
@@ -148,11 +155,12 @@ class DeploymentState:
         return max(0.0, self._cooldown_until - now)
 
     def observe(self, info: RateLimitInfo, *, since: float, now: float) -> None:
-        if info.remaining_tokens is None and info.remaining_requests is None:
+        tokens, requests = _known(info.remaining_tokens), _known(info.remaining_requests)
+        if tokens is None and requests is None:
             return
         if self._seen is not None and self._seen.since > since:
             return  # a slow call's headers are older than what we already know
-        self._seen = _Observation(info.remaining_tokens, info.remaining_requests, since, now)
+        self._seen = _Observation(tokens, requests, since, now)
 
     # --- estimates ----------------------------------------------------------------------
     def _trust(self, at: float) -> float:

@@ -81,6 +81,14 @@ async def test_more_learned_headroom_wins_over_more_configured_tpm() -> None:
     assert await served_by(r) == "big"
 
 
+async def test_a_negative_remaining_header_does_not_make_the_router_refuse() -> None:
+    clock = FakeClock()
+    only = FakeDeployment("only", tpm=100_000)
+    only.ratelimit = RateLimitInfo(remaining_tokens=-1, remaining_requests=-1)
+    r = router(only, clock=clock)
+    assert [await served_by(r) for _ in range(5)] == ["only"] * 5
+
+
 async def test_tokens_in_flight_count_against_headroom() -> None:
     clock = FakeClock()
     a = FakeDeployment("a", tpm=10_000)

@@ -61,6 +61,32 @@ def test_learned_value_decays_linearly_into_the_prior_then_is_ignored() -> None:
     assert s.headroom(T0 + TRUST_SECONDS + DECAY_SECONDS)[0] == prior
 
 
+@pytest.mark.parametrize(
+    "info",
+    [
+        RateLimitInfo(remaining_tokens=-1, remaining_requests=-1),
+        RateLimitInfo(remaining_tokens=-50_000),
+        RateLimitInfo(remaining_requests=-3),
+    ],
+    ids=["both", "tokens", "requests"],
+)
+def test_a_negative_remaining_count_is_unknown(info: RateLimitInfo) -> None:
+    s = state(tpm=100_000)
+    s.end(s.begin(1_000, T0), refund=False)
+    s.observe(info, since=T0, now=T0)
+    assert s.headroom(T0) == s.headroom(T0 + TRUST_SECONDS + DECAY_SECONDS)  # the prior alone
+    assert s.headroom(T0)[0] == 99_000
+    assert s.fits(1_000, T0)
+
+
+def test_a_negative_count_beside_a_valid_one_keeps_the_valid_one() -> None:
+    s = state(tpm=100_000)
+    s.observe(RateLimitInfo(remaining_tokens=5_000, remaining_requests=-1), since=T0, now=T0)
+    tokens, requests = s.headroom(T0)
+    assert tokens == 5_000
+    assert requests == s.rpm  # the prior
+
+
 def test_an_older_observation_does_not_replace_a_newer_one() -> None:
     s = state(tpm=100_000)
     s.observe(RateLimitInfo(remaining_tokens=2_000), since=T0 + 5, now=T0 + 6)
