@@ -13,14 +13,9 @@ from azurefunctions.extensions.http.fastapi import (
 from shared.handlers.streaming import SSE_MEDIA_TYPE, open_usecase_stream, wants_stream
 from shared.handlers.usecases import list_usecases, run_usecase
 from shared.http.endpoint import Context, answer_response, serve
-from shared.http.request import header, read_json, route_param
+from shared.http.request import header, preferences, read_json, route_param
 
 bp = func.Blueprint()
-
-
-def _prefers_async(request: Request) -> bool:
-    prefer = header(request.headers, "prefer")
-    return any(p.strip().lower() == "respond-async" for p in prefer.split(","))
 
 
 @bp.route(route="v1/usecases", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -44,14 +39,12 @@ async def usecase_run(req: Request) -> Response:
             return StreamingResponse(
                 stream.frames, media_type=SSE_MEDIA_TYPE, headers=stream.headers
             )
+        prefer_async = "respond-async" in preferences(request.headers)
         answer = await run_usecase(
-            ctx.gateway,
-            ctx.caller,
-            usecase_id,
-            body,
-            ctx.request_id,
-            prefer_async=_prefers_async(request),
+            ctx.gateway, ctx.caller, usecase_id, body, ctx.request_id, prefer_async=prefer_async
         )
+        if prefer_async and answer.status == 202:
+            answer.headers["Preference-Applied"] = "respond-async"  # RFC 7240 §3
         return answer_response(answer)
 
     return await serve(req, handle)

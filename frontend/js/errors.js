@@ -13,6 +13,8 @@ export const ERROR_TEXT = {
   invalid_body: ["The body has the wrong shape", "Send a JSON object with the use case's fields."],
   json_too_deep: ["The JSON is nested too deeply", "Flatten the input."],
   json_too_large: ["The JSON has too many keys", "Send fewer fields."],
+  json_number_too_long: ["A number in the JSON is too long", "Send numbers of at most 64 characters."],
+  body_incomplete: ["The request was cut off", "Send it again."],
   validation_failed: ["Some fields are not valid", "Fix the fields listed below."],
   invalid_query: ["A report parameter is not valid", "Check the dates and grouping."],
   invalid_session_id: ["That chat session id is malformed", "Start a new chat."],
@@ -62,6 +64,7 @@ export const ERROR_TEXT = {
   context_window_exceeded: ["The text does not fit the model's context window", "Shorten it or start a new chat."],
   unsupported_media_type: ["Wrong content type", "Send application/json."],
   unsupported_media: ["Wrong content type", "Send application/json."],
+  unsupported_charset: ["Wrong character set", "Send the body as UTF-8 (charset=utf-8)."],
   // 429: later, or elsewhere
   too_many_requests: ["Too many requests", "Wait, then retry."],
   capacity_exhausted: ["Every model deployment is busy", "Retry after the wait below, or run it as a job."],

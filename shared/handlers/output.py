@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from shared.catalog import UseCase
+from shared.json_limits import JsonRefused, loads_limited
 
 # The finish_reason of an answer cut at max_tokens (Azure OpenAI / OpenAI chat completions).
 LENGTH = "length"
@@ -39,10 +39,10 @@ def _label(usecase: UseCase, content: str) -> str:
     labels = usecase.output.labels or []
     text = content.strip()
     try:
-        parsed = json.loads(text)
+        parsed = loads_limited(text)
         if isinstance(parsed, dict):
             text = str(parsed.get("label", "")).strip()
-    except json.JSONDecodeError:
+    except JsonRefused:
         pass
     if text not in labels:
         raise InvalidOutput(f"label {text[:40]!r} is not one of {labels}")
@@ -53,10 +53,12 @@ def _json(usecase: UseCase, content: str) -> Any:
     # Imported here: ~60 ms of a cold start that only JSON use cases need.
     import jsonschema
 
+    # The model's text is outside input too: a caller can coax it into nesting or digits that
+    # would make json.loads raise RecursionError or ValueError.
     try:
-        data = json.loads(content)
-    except json.JSONDecodeError as exc:
-        raise InvalidOutput(f"not JSON: {exc.msg}") from None
+        data = loads_limited(content)
+    except JsonRefused as exc:
+        raise InvalidOutput(f"not JSON within limits: {exc.message}") from None
     try:
         jsonschema.validate(data, usecase.output.json_schema or {})
     except jsonschema.ValidationError as exc:

@@ -6,22 +6,32 @@ Starlette/FastAPI ``Request`` with ``path_params`` filled in from the route) and
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
-from shared.domain.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from shared.domain.errors import (
+    BadRequest,
+    GatewayError,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from shared.json_limits import JsonRefused, loads_limited
 
-MAX_JSON_DEPTH = 16
 MAX_JSON_KEYS = 1_000
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_LOG_VALUE_CHARS = 200
 # Control, format (bidi overrides) and line/paragraph separators: what can forge or hide log lines.
 _UNSAFE_IN_LOGS = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+log = logging.getLogger("gateway.http")
 
 
 def header(headers: Mapping[str, str], name: str, default: str = "") -> str:
@@ -31,6 +41,21 @@ def header(headers: Mapping[str, str], name: str, default: str = "") -> str:
     if name not in headers:
         return default
     return headers[name]
+
+
+def preferences(headers: Headers) -> frozenset[str]:
+    """The preference names in every Prefer header (RFC 7240 §2), lower-cased, without their
+    values and parameters: ``respond-async; wait=1`` and ``respond-async, wait=1`` both hold
+    respond-async. Quoted values are cut out first (they may hold commas and semicolons)."""
+    if "prefer" not in headers:
+        return frozenset()
+    names = set()
+    for value in headers.getlist("prefer"):
+        for preference in _QUOTED.sub('""', value).split(","):
+            name = preference.partition(";")[0].partition("=")[0].strip().lower()
+            if name:
+                names.add(name)
+    return frozenset(names)
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -55,38 +80,67 @@ def _too_large(max_bytes: int) -> PayloadTooLarge:
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
-    content_type = request.headers.get("content-type", "application/json")
-    if "json" not in content_type.lower():
-        raise UnsupportedMediaType("send the body as application/json", code="unsupported_media")
-    body = await read_body(request, max_bytes)
-    if not body.strip():
-        raise BadRequest("request body is empty; send a JSON object", code="invalid_json")
+    """The body as JSON within the limits (json_limits.py), else a 4xx; each refusal is logged
+    as one line (a caller's mistake, not the gateway's: no trace)."""
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(
-            "request body is not valid JSON",
-            code="invalid_json",
-            details=[{"loc": [], "msg": f"line {getattr(exc, 'lineno', 1)}: not JSON"}],
-        ) from None
-    check_json_shape(data)
+        check_json_media_type(header(request.headers, "content-type", "application/json"))
+        body = await read_body(request, max_bytes)
+        if not body.strip():
+            raise BadRequest("request body is empty; send a JSON object", code="invalid_json")
+        try:
+            data = loads_limited(body)
+        except JsonRefused as exc:
+            raise _refused(exc) from None
+        check_json_shape(data)
+    except GatewayError as exc:
+        log.info("request body refused: %s %s (%s)", exc.status, exc.code, exc.message)
+        raise
     return data
 
 
+def check_json_media_type(content_type: str) -> None:
+    """JSON, in UTF-8: the only charset RFC 8259 §8.1 allows, so another one is refused (415)
+    rather than read as UTF-8 regardless, which would garble its text."""
+    media_type, _, parameters = content_type.partition(";")
+    if "json" not in media_type.lower():
+        raise UnsupportedMediaType("send the body as application/json", code="unsupported_media")
+    if not parameters:
+        return
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() != "charset":
+            continue
+        if value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(
+                "send the body as UTF-8 (application/json; charset=utf-8)",
+                code="unsupported_charset",
+                details=[{"loc": ["header", "content-type"], "msg": "charset must be utf-8"}],
+            )
+
+
+def _refused(exc: JsonRefused) -> BadRequest:
+    if exc.code == "invalid_json":
+        return BadRequest(
+            "request body is not valid JSON",
+            code="invalid_json",
+            details=[{"loc": [], "msg": exc.message}],
+        )
+    return BadRequest(exc.message, code=exc.code)
+
+
 def check_json_shape(data: Any) -> None:
-    """Refuse pathological JSON (deep nesting, huge objects) before validation walks it."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
+    """Refuse JSON with too many members in all before validation walks it (its nesting was
+    bounded before decoding)."""
+    stack: list[Any] = [data]
     keys = 0
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise BadRequest(f"JSON nested deeper than {MAX_JSON_DEPTH}", code="json_too_deep")
+        node = stack.pop()
         if isinstance(node, dict):
             keys += len(node)
-            stack.extend((v, depth + 1) for v in node.values())
+            stack.extend(node.values())
         elif isinstance(node, list):
             keys += len(node)
-            stack.extend((v, depth + 1) for v in node)
+            stack.extend(node)
         if keys > MAX_JSON_KEYS:
             raise BadRequest(f"JSON has more than {MAX_JSON_KEYS} members", code="json_too_large")
 

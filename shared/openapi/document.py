@@ -39,7 +39,7 @@ ERRORS = {
     404: "No such resource (or it belongs to someone else)",
     409: "Conflict with the resource's current state",
     413: "Body or prompt too large; the message names the limit",
-    415: "The body is not application/json",
+    415: "The body is not application/json, or declares a charset other than UTF-8",
     429: "Capacity or budget exhausted; retry after Retry-After",
     500: "Unexpected error; quote the request id",
     502: "The model's answer was rejected or unusable",
@@ -74,6 +74,9 @@ def components(catalog: Catalog, settings: Settings) -> dict[str, Any]:
             "x-request-id": _header("The gateway's id for this request (keys its usage record)"),
             "Retry-After": _header("Seconds to wait before retrying", required=False),
             "Location": _header("Where to poll or find the created resource"),
+            "Preference-Applied": _header(
+                "respond-async when the Prefer header was honoured (RFC 7240)", required=False
+            ),
             "x-budget-warning": _header("A soft budget was crossed", required=False),
             "x-report-as-of": _header(
                 "When the rollups the report read were computed (ISO 8601, UTC), or never"
@@ -129,7 +132,8 @@ def _parameters(settings: Settings) -> dict[str, Any]:
             "Prefer",
             {"type": "string"},
             False,
-            "respond-async queues the call and answers 202; other preferences are ignored",
+            "respond-async (with or without parameters, e.g. respond-async; wait=1) queues the "
+            "call and answers 202 with Preference-Applied; other preferences are ignored",
         ),
         "SessionId": {
             "name": "session_id",

@@ -99,7 +99,9 @@ def usecase_operation(usecase: UseCase, settings: Settings) -> dict[str, Any]:
     params: list[dict[str, Any]] = []
     if usecase.async_allowed:
         accepted = json_content(ref("JobAccepted"))
-        responses[202] = ok("Queued; poll Location", accepted, "Location", "Retry-After")
+        responses[202] = ok(
+            "Queued; poll Location", accepted, "Location", "Retry-After", "Preference-Applied"
+        )
         # OpenAPI links: how a client (or a stateful fuzzer) gets from this answer to the job.
         job = {"operationId": "get_job", "parameters": {"job_id": "$response.body#/job_id"}}
         responses[202]["links"] = {"GetJob": job}

@@ -100,7 +100,12 @@ async def test_classify_retries_an_invalid_label_once_and_meters_both_calls(
         ("classify", "definitely billing"),
         ("extract", "{not json"),
         ("extract", json.dumps({"parties": ["Contoso"]})),  # valid JSON, fails the schema
+        # A model coaxed into what json.loads cannot take (RecursionError, ValueError).
+        ("extract", "[" * 5_000 + "]" * 5_000),
+        ("extract", '{"total": ' + "9" * 5_000 + "}"),
+        ("classify", '{"label": ' + "9" * 5_000 + "}"),
     ],
+    ids=["label", "not-json", "schema", "deep", "digits", "label-digits"],
 )
 async def test_output_failing_its_contract_twice_is_502_and_not_cached(
     client: httpx.AsyncClient, gateway: Gateway, chat: FakeChatModel, usecase: str, bad: str

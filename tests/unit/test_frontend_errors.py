@@ -14,6 +14,7 @@ PATTERNS = (
     re.compile(r'\(jwt\.\w+, "([a-z0-9_]+)"'),
     re.compile(r'unauthorized\(\s*"([a-z0-9_]+)"'),
     re.compile(r'\bcode = "([a-z0-9_]+)"'),
+    re.compile(r'JsonRefused\(\s*"([a-z0-9_]+)"'),  # shared/json_limits.py
 )
 KEY = re.compile(r"^\s{2}([a-z0-9_]+): \[", re.MULTILINE)
 
@@ -33,6 +34,7 @@ def test_the_scan_finds_the_codes_it_should() -> None:
     # One of each way a code is written, so a broken pattern cannot pass silently.
     assert {"prompt_too_large", "payload_too_large", "token_expired", "missing_token"} <= codes
     assert {"budget_exceeded", "capacity_exhausted", "internal_error"} <= codes
+    assert {"json_number_too_long"} <= codes
 
 
 def test_every_code_has_words_in_the_frontend() -> None:
