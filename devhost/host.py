@@ -15,6 +15,7 @@ from pydantic import HttpUrl
 
 from devhost.asgi import build_asgi
 from devhost.functions_index import IndexedApp, index
+from devhost.http_limits import HttpLimits, guarded_protocol
 from devhost.queue_runner import run_queue
 from devhost.static_site import static_site
 from devhost.timer_runner import run_timer
@@ -25,6 +26,7 @@ from simulator.serve import serve_asgi, serve_simulator
 from simulator.settings import SimulatorSettings
 
 log = logging.getLogger("devhost")
+DEFAULT_LIMITS = HttpLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +70,12 @@ async def run_local_host(
     simulator: SimulatorSettings | None = None,
     run_triggers: bool = True,
     serve_site: bool = True,
+    limits: HttpLimits = DEFAULT_LIMITS,
 ) -> AsyncIterator[LocalHost]:
     """Serve the app; simulator_port=None skips the simulator (deployments are real).
     ``simulator``: its knobs (default: read from ``SIMULATOR_*``).
-    ``serve_site``: the frontend sample at / and the API docs at /docs/ (devhost/static_site.py)."""
+    ``serve_site``: the frontend sample at / and the API docs at /docs/ (devhost/static_site.py).
+    ``limits``: what the HTTP server refuses, as the Functions front end would."""
     async with contextlib.AsyncExitStack() as stack:
         simulator_url = None
         if simulator_port is not None:
@@ -89,7 +93,8 @@ async def run_local_host(
         stack.callback(use_gateway, None)
         app = indexed_app()
         asgi = build_asgi(app.http, static_site() if serve_site else None)
-        base_url = await stack.enter_async_context(serve_asgi(asgi, host, port))
+        http = guarded_protocol(limits)
+        base_url = await stack.enter_async_context(serve_asgi(asgi, host, port, http=http))
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if run_triggers:

@@ -60,11 +60,15 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def serve_asgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serves ``app`` with uvicorn in a background task; yields ``http://host:port``."""
+async def serve_asgi(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, http: type[asyncio.Protocol] | str = "auto"
+) -> AsyncIterator[str]:
+    """Serves ``app`` with uvicorn in a background task; yields ``http://host:port``.
+    ``http``: uvicorn's HTTP protocol (a name, or a class it instantiates per connection)."""
     sock = _bind(host, port)
     config = uvicorn.Config(
         app,
+        http=http,
         log_level="warning",
         access_log=False,
         lifespan="off",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from shared.domain.errors import (
     BadRequest,
@@ -65,11 +65,18 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
         raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Gone mid-body (or cut off by the host for sending too slowly): nobody reads the
+        # answer, but it is still a caller's doing, not an internal error with a trace.
+        raise BadRequest(
+            "the connection closed before the request body was complete", code="body_incomplete"
+        ) from None
     return b"".join(chunks)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from devhost.asgi import build_asgi
 from devhost.host import indexed_app
+from devhost.http_limits import HttpLimits, guarded_protocol
 from shared.composition.root import Gateway
 from shared.settings import Settings
 from simulator.serve import serve_asgi
@@ -31,7 +32,8 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def base_url(gateway: Gateway) -> AsyncIterator[str]:
     """The same functions over real HTTP (uvicorn), for what an in-process client cannot send."""
-    async with serve_asgi(build_asgi(indexed_app().http)) as url:
+    http = guarded_protocol(HttpLimits())  # as run_local_host serves it
+    async with serve_asgi(build_asgi(indexed_app().http), http=http) as url:
         yield url
 
 
@@ -162,7 +164,7 @@ async def test_identity_headers_are_bounded(
 async def test_oversized_header_block_is_refused_by_the_server(base_url: str) -> None:
     head = f"GET /api/v1/usecases HTTP/1.1\nHost: x\nx-user-id: {'a' * 70_000}\n"
     status, _ = await post_raw(base_url, head)
-    assert 400 <= status < 500
+    assert status == 431  # devhost/http_limits.py, before the app sees it
 
 
 @pytest.mark.parametrize(
