@@ -45,7 +45,7 @@ def clock(backend: str) -> ContractClock:
     return FakeClock() if backend == "embedded" else WallClock()
 
 
-async def _open_cosmos(request: pytest.FixtureRequest) -> Stores:
+async def open_cosmos(request: pytest.FixtureRequest) -> Stores:
     if not os.environ.get("COSMOS_TEST_ENDPOINT"):
         # CI must run both backends: a silent skip there would hide a broken Cosmos adapter.
         if os.environ.get("CI") == "true":
@@ -68,7 +68,7 @@ async def stores(
     if backend == "embedded":
         opened = open_embedded_stores(tmp_path, now=clock.now)
     else:
-        opened = await _open_cosmos(request)
+        opened = await open_cosmos(request)
     try:
         yield opened
     finally:

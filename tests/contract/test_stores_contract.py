@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from shared.composition.embedded import open_embedded_stores
 from shared.composition.stores import Stores
 from shared.domain.records import Job
 
+from .conftest import open_cosmos
 
-async def test_ping_answers(stores: Stores) -> None:
-    await stores.ping()
+
+async def test_ping_answers_and_raises_once_the_store_is_gone(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> None:
+    # Its own stores (the fixture's would be closed twice): ping must make a round trip, so a
+    # closed connection fails it (sqlite3 refuses a closed database, the Cosmos client its
+    # closed transport) where a ping that checks nothing would pass.
+    if backend == "embedded":
+        opened = open_embedded_stores(tmp_path)
+    else:
+        opened = await open_cosmos(request)
+    await opened.ping()
+    await opened.close()
+    with pytest.raises((sqlite3.Error, ValueError)):
+        await opened.ping()
 
 
 async def test_kind_names_the_backend(stores: Stores, backend: str) -> None:

@@ -26,11 +26,18 @@ def test_round_trip_and_special_text_is_plain() -> None:
     assert tokenizer.decode(tokenizer.encode(text)) == text
 
 
+def test_counts_are_the_number_of_token_ids() -> None:
+    # o200k_base ids of "Be brief.": [3238, 14567, 13] (the OpenAI tokenizer).
+    assert Tokenizer("o200k_base").count("Be brief.") == 3
+    assert Tokenizer("cl100k_base").count("hello world") == 2
+
+
 def test_chat_framing_adds_per_message_overhead() -> None:
-    tokenizer = Tokenizer("o200k_base")
+    # 3 tokens per message and 3 priming the reply, as OpenAI counts chat prompts
+    # (openai-cookbook, "How to count tokens with tiktoken"). o200k_base ids: "system" [17360],
+    # "Be brief." [3238, 14567, 13], "user" [1428], "Hi" [12194].
     messages = [Message("system", "Be brief."), Message("user", "Hi")]
-    expected = 3 + sum(3 + tokenizer.count(m.role) + tokenizer.count(m.content) for m in messages)
-    assert tokenizer.count_messages(messages) == expected
+    assert Tokenizer("o200k_base").count_messages(messages) == 3 + (3 + 1 + 3) + (3 + 1 + 1)
 
 
 def test_unknown_encoding_fails_clearly() -> None:

@@ -77,9 +77,11 @@ def test_neutral_probe_leaves_it_half_open_for_the_next_probe() -> None:
 
 
 def test_late_answers_from_before_it_opened_change_nothing() -> None:
-    breaker = tripped()
-    breaker.end("success", probe=False, now=101.0)
-    assert breaker.state(101.0) == "open"
+    breaker = tripped()  # three failures at 100.0: open until 130.0
+    breaker.end("failure", probe=False, now=129.0)  # a straggler: must not re-open it
+    assert breaker.state(130.0) == "half_open"
+    breaker.end("success", probe=False, now=129.5)  # a straggler: must not close it
+    assert breaker.state(129.9) == "open"
     probe = breaker.begin(130.0)
     breaker.end("failure", probe=False, now=130.1)  # a straggler, not the probe
     assert breaker.state(130.1) == "half_open"
