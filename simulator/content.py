@@ -132,6 +132,10 @@ def schema_value(
         high = max(low, min(int(schema.get("maxItems", 3)), low + 2))
         items = schema.get("items", {"type": "string"})
         return [schema_value(items, rng, root, depth + 1) for _ in range(rng.randint(low, high))]
+    return _scalar_value(kind, schema, rng)
+
+
+def _scalar_value(kind: str, schema: dict[str, Any], rng: random.Random) -> Any:
     if kind == "integer":
         bottom, top = _bounds(schema)
         return rng.randint(math.ceil(bottom), max(math.ceil(bottom), math.floor(top)))

@@ -116,10 +116,9 @@ def _period(
     return (None if last is None else last.replace(day=1)), last
 
 
-def parse_query(params: Sequence[tuple[str, str]], today: date) -> ReportQuery:
-    """Validate the query string; every problem is reported at once (400 with field errors).
-    ``today`` (UTC) is where the default period ends."""
-    errors: list[dict[str, Any]] = []
+def _single_values(
+    params: Sequence[tuple[str, str]], errors: list[dict[str, Any]]
+) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, value in params:
         if name not in PARAMS:
@@ -127,12 +126,27 @@ def parse_query(params: Sequence[tuple[str, str]], today: date) -> ReportQuery:
         elif name in values:
             errors.append(_error(name, "given more than once"))
         values[name] = value
+    return values
+
+
+def _range(
+    values: dict[str, str], today: date, errors: list[dict[str, Any]]
+) -> tuple[date | None, date | None]:
     first, last = _period(values, today, errors)
     if first and last and first > last:
         errors.append(_error("to", "must be on or after from"))
     elif first and last and (last - first).days + 1 > MAX_RANGE_DAYS:
         days = (last - first).days + 1
         errors.append(_error("to", f"the range covers {days} days; at most {MAX_RANGE_DAYS}"))
+    return first, last
+
+
+def parse_query(params: Sequence[tuple[str, str]], today: date) -> ReportQuery:
+    """Validate the query string; every problem is reported at once (400 with field errors).
+    ``today`` (UTC) is where the default period ends."""
+    errors: list[dict[str, Any]] = []
+    values = _single_values(params, errors)
+    first, last = _range(values, today, errors)
     group_by = tuple(dict.fromkeys(p.strip() for p in values.get("group_by", "").split(",")))
     if "group_by" not in values:
         group_by = DEFAULT_GROUP_BY
