@@ -17,12 +17,12 @@ class DeploymentGroup:
     deployments: tuple[str, ...]
 
 
-class ModelRegistry:
+class DeploymentGroups:
     def __init__(self, groups: dict[str, DeploymentGroup]) -> None:
         self._groups = groups
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ModelRegistry:
+    def from_settings(cls, settings: Settings) -> DeploymentGroups:
         tokenizers: dict[str, Tokenizer] = {}
         members: dict[str, list[str]] = {}
         models: dict[str, str] = {}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from shared.composition.credential import ProcessCredential
 from shared.composition.deferred import DeferredDeployment
 from shared.composition.stores import Stores
-from shared.deployment_groups import ModelRegistry
+from shared.deployment_groups import DeploymentGroups
 from shared.ports import OverflowQueue, QueueReceiver
 from shared.routing import Router
 from shared.routing.selection import RoutableDeployment
@@ -84,7 +84,7 @@ def deployment_credential(
 
 
 def build_chat(
-    settings: Settings, models: ModelRegistry, credential: ProcessCredential | None = None
+    settings: Settings, models: DeploymentGroups, credential: ProcessCredential | None = None
 ) -> tuple[Router, Closer]:
     """The router over every deployment. Each one's credential is checked here, at start; its
     client is made at its first call (composition/deferred.py). Entra ID tokens come from the

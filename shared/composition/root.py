@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from shared.auth.header_caller import CallerResolver, HeaderCallerResolver
 from shared.catalog import Catalog
 from shared.composition.stores import Stores
-from shared.deployment_groups import ModelRegistry
+from shared.deployment_groups import DeploymentGroups
 from shared.domain.timestamps import WallClock, utc_now
 from shared.metering.meter import Meter
 from shared.ports import ChatModel, OverflowQueue, QueueReceiver
@@ -33,7 +33,7 @@ log = logging.getLogger("gateway.bootstrap")
 class Gateway:
     settings: Settings
     catalog: Catalog
-    models: ModelRegistry
+    models: DeploymentGroups
     stores: Stores
     queue: OverflowQueue
     chat: ChatModel
@@ -63,7 +63,7 @@ async def build_gateway(settings: Settings) -> Gateway:
 
     check_azure_start(settings)  # in Azure: no stand-in, no missing setting, or no start
     credential = ProcessCredential(settings)  # one per process, made by its first user
-    models = ModelRegistry.from_settings(settings)
+    models = DeploymentGroups.from_settings(settings)
     stores = await build_stores(settings, credential)
     queue, receiver, close_queue = await build_queue(settings, credential)
     router, close_chat = build_chat(settings, models, credential)
@@ -101,13 +101,13 @@ def assemble(
     chat: ChatModel,
     *,
     receiver: QueueReceiver | None = None,
-    models: ModelRegistry | None = None,
+    models: DeploymentGroups | None = None,
     router: Router | None = None,
     catalog: Catalog | None = None,
 ) -> Gateway:
     """Wire a gateway from ready adapters (the real ones above, or fakes in tests)."""
     catalog = catalog or Catalog.load()
-    models = models or ModelRegistry.from_settings(settings)
+    models = models or DeploymentGroups.from_settings(settings)
     for usecase in catalog.all():
         models.group(usecase.deployment_group)  # fail at start if a use case names no group
     from shared.telemetry import instrument  # a no-op unless telemetry is configured

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.catalog import Catalog, UseCase
-from shared.deployment_groups import ModelRegistry
+from shared.deployment_groups import DeploymentGroups
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatRequest, Message
 from shared.domain.errors import Forbidden, NotFound, PayloadTooLarge
@@ -101,7 +101,7 @@ def cache_key(
 
 
 def prepare(
-    usecase: UseCase, caller: Caller, body: Any, request_id: str, models: ModelRegistry
+    usecase: UseCase, caller: Caller, body: Any, request_id: str, models: DeploymentGroups
 ) -> PreparedCall:
     payload = validate(usecase.input_model, body).model_dump()
     return prepare_validated(usecase, caller, payload, request_id, models)
@@ -112,7 +112,7 @@ def prepare_validated(
     caller: Caller,
     payload: dict[str, Any],
     request_id: str,
-    models: ModelRegistry,
+    models: DeploymentGroups,
 ) -> PreparedCall:
     group = models.group(usecase.deployment_group)
     messages = usecase.render(payload)

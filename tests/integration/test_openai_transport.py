@@ -15,7 +15,7 @@ import pytest
 
 from shared.adapters.openai_deployment import AzureOpenAIDeployment, build_client
 from shared.composition.adapters import build_chat
-from shared.deployment_groups import ModelRegistry
+from shared.deployment_groups import DeploymentGroups
 from shared.domain.chat import ChatRequest, Message
 from shared.domain.upstream import (
     NoCapacity,
@@ -152,7 +152,7 @@ async def test_the_breaker_settings_reach_the_router() -> None:
             aoai_breaker_failures=2,
             aoai_breaker_open_seconds=60,
         )
-        router, close = build_chat(settings, ModelRegistry.from_settings(settings))
+        router, close = build_chat(settings, DeploymentGroups.from_settings(settings))
         try:
             with pytest.raises(NoCapacity):  # the breaker is open: nothing left to try
                 await router.complete(REQUEST)

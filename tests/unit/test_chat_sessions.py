@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from shared.composition.root import Gateway
-from shared.deployment_groups import ModelRegistry
+from shared.deployment_groups import DeploymentGroups
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.settings import ModelConfig
 from tests.conftest import HEADERS
@@ -176,7 +176,7 @@ async def test_history_beyond_the_window_is_dropped_and_reported(
 ) -> None:
     # A 1,400-token window minus 1,024 reserved for the reply leaves 376 tokens per prompt.
     small = {"gpt-4o-mini": ModelConfig(context_window=1_400)}
-    gateway.models = ModelRegistry.from_settings(
+    gateway.models = DeploymentGroups.from_settings(
         gateway.settings.model_copy(update={"aoai_models": small})
     )
     chat.replies = ["word " * 60]
