@@ -142,7 +142,7 @@ async def chat_pair(
     assert response.json()["turns_dropped"] == 0
     usecase = host.gateway.catalog.get("chat")
     assert usecase is not None
-    group = host.gateway.models.group(usecase.deployment_group)
+    group = host.gateway.chat.calls.groups.group(usecase.deployment_group)
     prompt = fit_prompt(
         usecase.system_template,
         session.turns,

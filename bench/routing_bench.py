@@ -40,7 +40,7 @@ from bench.routing_load import (
 from devhost.host import run_local_host
 from shared.adapters.openai_deployment import AzureOpenAIDeployment, build_client
 from shared.catalog import UseCase
-from shared.composition.root import Gateway
+from shared.composition.root import Gateway, assemble, use_gateway
 from shared.domain.caller import Caller
 from shared.handlers.prepare import prepare
 from shared.routing import Router
@@ -93,10 +93,10 @@ def scenario_settings(data_dir: Path, scenario: Scenario, simulator_url: str) ->
 
 
 async def use_router(gw: Gateway, strategy: Strategy, window: float) -> Router:
-    """The gateway's ChatModel replaced by a Router with this strategy and quota window, built
-    like shared/wiring.build_chat (whose Router has neither option). The backoff after a 429
-    spreads retries over quota time, so it shrinks with the window; the request deadline is the
-    caller's real-time budget and stays as configured."""
+    """The gateway rewired onto a Router with this strategy and quota window, built like
+    shared/composition/adapters.build_chat (whose Router has neither option). The backoff after
+    a 429 spreads retries over quota time, so it shrinks with the window; the request deadline
+    is the caller's real-time budget and stays as configured."""
     scale = window / WINDOW_SECONDS
     deployments = []
     for config in gw.settings.aoai_deployments:
@@ -107,7 +107,7 @@ async def use_router(gw: Gateway, strategy: Strategy, window: float) -> Router:
             credential="bench",
         )
         gw.closers.append(client.close)
-        tokenizer = gw.models.group(config.group_name).tokenizer
+        tokenizer = gw.usecases.calls.groups.group(config.group_name).tokenizer
         deployments.append(AzureOpenAIDeployment(config, client, tokenizer))
     router = Router(
         deployments,
@@ -119,7 +119,18 @@ async def use_router(gw: Gateway, strategy: Strategy, window: float) -> Router:
         backoff_base=BACKOFF_BASE_SECONDS * scale,
         backoff_cap=BACKOFF_CAP_SECONDS * scale,
     )
-    gw.chat = gw.router = router
+    rewired = assemble(
+        gw.settings,
+        gw.stores,
+        gw.queue,
+        router,
+        receiver=gw.receiver,
+        groups=gw.usecases.calls.groups,
+        router=router,
+        catalog=gw.catalog,
+    )
+    gw.closers.extend(rewired.closers)
+    use_gateway(rewired)
     return router
 
 
@@ -137,7 +148,9 @@ def request_factory(gw: Gateway, sentences: int) -> MakeRequest:
 
     def make(i: int) -> tuple[dict[str, object], int]:
         body: dict[str, object] = {"text": f"Report {run}-{i}. " + SENTENCE * sentences}
-        return body, prepare(usecase, caller, body, "cost", gw.models).request.quota_cost
+        return body, prepare(
+            usecase, caller, body, "cost", gw.usecases.calls.groups
+        ).request.quota_cost
 
     return make
 

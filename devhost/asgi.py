@@ -13,8 +13,8 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from devhost.functions_index import HttpFunction
+from functions.http_frame import new_request_id
 from shared.domain.errors import GatewayError, MethodNotAllowed, NotFound
-from shared.http.endpoint import new_request_id
 from shared.http.error_map import error_response
 
 ROUTE_PREFIX = "/api"

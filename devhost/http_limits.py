@@ -31,8 +31,8 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
+from functions.http_frame import new_request_id
 from shared.domain.errors import GatewayError
-from shared.http.endpoint import new_request_id
 from shared.http.error_map import error_body
 
 log = logging.getLogger("devhost.http")

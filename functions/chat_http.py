@@ -12,6 +12,7 @@ from azurefunctions.extensions.http.fastapi import (
     StreamingResponse,
 )
 
+from functions.http_frame import Context, answer_response, serve
 from shared.handlers.chat import (
     create_session,
     delete_session,
@@ -21,7 +22,6 @@ from shared.handlers.chat import (
     stream_message,
 )
 from shared.handlers.streaming import SSE_MEDIA_TYPE, wants_stream
-from shared.http.endpoint import Context, answer_response, serve
 from shared.http.request import read_json, session_id_param
 
 bp = func.Blueprint()
@@ -39,7 +39,7 @@ async def chat_session_create(req: Request) -> Response:
         body: Any = {}
         if _has_body(request):
             body = await read_json(request, ctx.gateway.settings.gateway_max_body_bytes)
-        created = await create_session(ctx.gateway, ctx.caller, body)
+        created = await create_session(ctx.gateway.chat, ctx.caller, body)
         location = f"/api/v1/chat/sessions/{created['session_id']}"
         return JSONResponse(created, status_code=201, headers={"Location": location})
 
@@ -55,10 +55,10 @@ async def chat_session(req: Request) -> Response:
     async def handle(request: Request, ctx: Context) -> Response:
         session_id = session_id_param(request)
         if request.method == "DELETE":
-            await delete_session(ctx.gateway, ctx.caller, session_id)
+            await delete_session(ctx.gateway.chat, ctx.caller, session_id)
             return Response(status_code=204)
-        session = await load_session(ctx.gateway, ctx.caller, session_id)
-        return JSONResponse(session_view(ctx.gateway, session))
+        session = await load_session(ctx.gateway.chat, ctx.caller, session_id)
+        return JSONResponse(session_view(ctx.gateway.chat, session))
 
     return await serve(req, handle)
 
@@ -73,7 +73,7 @@ async def chat_message(req: Request) -> Response:
         session_id = session_id_param(request)
         body = await read_json(request, ctx.gateway.settings.gateway_max_body_bytes)
         streamed = wants_stream(body, request.headers.get("accept", ""))  # pops "stream"
-        args = (ctx.gateway, ctx.caller, session_id, body, ctx.request_id)
+        args = (ctx.gateway.chat, ctx.caller, session_id, body, ctx.request_id)
         if streamed:
             stream = await stream_message(*args)
             return StreamingResponse(

@@ -19,12 +19,12 @@ from azurefunctions.extensions.http.fastapi import (
     Response,
 )
 
+from functions.http_frame import new_request_id
 from shared.auth.dev_signin import DevSignIn, DevSignInCallerResolver, clear_cookie_header
 from shared.auth.header_caller import parse_roles
 from shared.composition.root import get_gateway
 from shared.domain.errors import GatewayError, NotFound, Unauthorized, UnsupportedMediaType
 from shared.http.dev_signin_page import CSP, render_signin_page, safe_next
-from shared.http.endpoint import new_request_id
 from shared.http.error_map import error_response
 from shared.http.request import header, read_body
 from shared.structured_settings import BusinessUnitConfig

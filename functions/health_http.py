@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
 
-from shared.http.endpoint import new_request_id
+from functions.http_frame import new_request_id
 
 if TYPE_CHECKING:
     from shared.composition.root import Gateway

@@ -5,8 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
 
+from functions.http_frame import Context, serve
 from shared.handlers.overflow import read_job
-from shared.http.endpoint import Context, serve
 from shared.http.request import route_param
 
 bp = func.Blueprint()
@@ -15,7 +15,8 @@ bp = func.Blueprint()
 @bp.route(route="v1/jobs/{job_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def job_status(req: Request) -> Response:
     async def handle(request: Request, ctx: Context) -> Response:
-        job = await read_job(ctx.gateway, ctx.caller, route_param(request, "job_id"))
+        jobs = ctx.gateway.usecases.jobs.jobs
+        job = await read_job(jobs, ctx.caller, route_param(request, "job_id"))
         return JSONResponse(job)
 
     return await serve(req, handle)

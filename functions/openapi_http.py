@@ -7,7 +7,7 @@ from typing import Any
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
 
-from shared.http.endpoint import new_request_id
+from functions.http_frame import new_request_id
 from shared.http.error_map import error_response
 from shared.openapi.document import build_document
 

@@ -32,5 +32,5 @@ async def overflow_worker(msg: func.ServiceBusMessage) -> None:
     except (json.JSONDecodeError, UnicodeDecodeError):
         log.error("dropping malformed overflow message id=%s", safe_log_value(msg.message_id))
         return
-    outcome = await process_job(gateway, body, int(msg.delivery_count or 1))
+    outcome = await process_job(gateway.usecases, body, int(msg.delivery_count or 1))
     log.info("job %s: %s", safe_log_value(body.get("job_id")), outcome)

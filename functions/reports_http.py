@@ -15,9 +15,10 @@ from azurefunctions.extensions.http.fastapi import (
 )
 
 from functions.dev_signin_http import signin_redirect
-from shared.http.endpoint import Context, serve
+from functions.http_frame import Context, serve
+from shared.handlers.reports import chargeback
 from shared.metering.report_render import HTML_CSP, csv_filename, render_csv, render_html
-from shared.metering.reports import Report, ReportQuery, chargeback, parse_query, report_json
+from shared.metering.reports import Report, ReportQuery, parse_query, report_json
 
 bp = func.Blueprint()
 
@@ -46,7 +47,7 @@ def _wants_csv(request: Request, query: ReportQuery) -> bool:
 async def chargeback_report(req: Request) -> Response:
     async def handle(request: Request, ctx: Context) -> Response:
         query = _query(request, ctx)
-        report = await chargeback(ctx.gateway, ctx.caller, query)
+        report = await chargeback(ctx.gateway.reports, ctx.caller, query)
         if not _wants_csv(request, query):
             return JSONResponse(report_json(report), headers=_headers(report))
         disposition = f"attachment; filename={csv_filename(report)}"
@@ -62,7 +63,7 @@ async def chargeback_report(req: Request) -> Response:
 @bp.route(route="v1/reports/chargeback.html", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def chargeback_page(req: Request) -> Response:
     async def handle(request: Request, ctx: Context) -> Response:
-        report = await chargeback(ctx.gateway, ctx.caller, _query(request, ctx))
+        report = await chargeback(ctx.gateway.reports, ctx.caller, _query(request, ctx))
         headers = {**_headers(report), "Content-Security-Policy": HTML_CSP}
         return HTMLResponse(render_html(report), headers=headers)
 

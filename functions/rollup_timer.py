@@ -17,7 +17,8 @@ from datetime import timedelta
 import azure.functions as func
 
 from shared.composition.root import get_gateway
-from shared.metering.rollup import first_run_of_the_day, rollup_recent
+from shared.handlers.rollups import rollup_recent
+from shared.metering.rollup import first_run_of_the_day
 
 bp = func.Blueprint()
 log = logging.getLogger("gateway.rollup")
@@ -32,7 +33,7 @@ async def usage_rollup(timer: func.TimerRequest) -> None:
     if timer.past_due:
         log.info("usage rollup is past due; catching up")
     full = timer.past_due or first_run_of_the_day(gateway.now(), PERIOD)
-    rollups = await rollup_recent(gateway, full=full)
+    rollups = await rollup_recent(gateway.reports.rollup, full=full)
     log.info(
         "usage rollup (%s): %d daily rows recomputed", "full" if full else "recent", len(rollups)
     )

@@ -29,4 +29,4 @@ async def usage_sweep(timer: func.TimerRequest) -> None:
     )
     # A job whose attempt was cut off gets a message now: its own may wait out a lock held by
     # the dead worker, or have been dead-lettered.
-    await revive(gateway, swept, now)
+    await revive(gateway.usecases, swept, now)

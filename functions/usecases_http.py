@@ -10,9 +10,9 @@ from azurefunctions.extensions.http.fastapi import (
     StreamingResponse,
 )
 
+from functions.http_frame import Context, answer_response, serve
 from shared.handlers.streaming import SSE_MEDIA_TYPE, open_usecase_stream, wants_stream
 from shared.handlers.usecases import list_usecases, run_usecase
-from shared.http.endpoint import Context, answer_response, serve
 from shared.http.request import header, preferences, read_json, route_param
 
 bp = func.Blueprint()
@@ -21,7 +21,7 @@ bp = func.Blueprint()
 @bp.route(route="v1/usecases", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def usecases_list(req: Request) -> Response:
     async def handle(request: Request, ctx: Context) -> Response:
-        return JSONResponse(list_usecases(ctx.gateway, ctx.caller))
+        return JSONResponse(list_usecases(ctx.gateway.catalog, ctx.caller))
 
     return await serve(req, handle)
 
@@ -34,14 +34,19 @@ async def usecase_run(req: Request) -> Response:
         # "stream" is popped before validation; Prefer: respond-async is then ignored (RFC 7240).
         if wants_stream(body, header(request.headers, "accept")):
             stream = await open_usecase_stream(
-                ctx.gateway, ctx.caller, usecase_id, body, ctx.request_id
+                ctx.gateway.usecases, ctx.caller, usecase_id, body, ctx.request_id
             )
             return StreamingResponse(
                 stream.frames, media_type=SSE_MEDIA_TYPE, headers=stream.headers
             )
         prefer_async = "respond-async" in preferences(request.headers)
         answer = await run_usecase(
-            ctx.gateway, ctx.caller, usecase_id, body, ctx.request_id, prefer_async=prefer_async
+            ctx.gateway.usecases,
+            ctx.caller,
+            usecase_id,
+            body,
+            ctx.request_id,
+            prefer_async=prefer_async,
         )
         if prefer_async and answer.status == 202:
             answer.headers["Preference-Applied"] = "respond-async"  # RFC 7240 §3

@@ -19,6 +19,7 @@ from shared.catalog import Catalog
 from shared.composition.stores import Stores
 from shared.deployment_groups import DeploymentGroups
 from shared.domain.timestamps import WallClock, utc_now
+from shared.handlers.deps import CallDeps, ChatDeps, JobDeps, ReportDeps, RollupDeps, UseCaseDeps
 from shared.metering.meter import Meter
 from shared.ports import ChatModel, OverflowQueue, QueueReceiver
 from shared.settings import Settings, get_settings
@@ -29,22 +30,30 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.bootstrap")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Gateway:
+    """What the triggers and the local host need: each handler family's dependency record,
+    the caller check, and the adapters themselves (for readiness probes and shutdown)."""
+
     settings: Settings
     catalog: Catalog
-    models: DeploymentGroups
+    callers: CallerResolver
+    usecases: UseCaseDeps
+    chat: ChatDeps
+    reports: ReportDeps
     stores: Stores
     queue: OverflowQueue
-    chat: ChatModel
-    callers: CallerResolver
-    meter: Meter
     # The embedded queue's receive side (the local host drains it); None with Service Bus.
     receiver: QueueReceiver | None = None
-    # The router behind `chat` (for health and metrics); None when chat is a single fake.
+    # The router behind the chat model (for health and metrics); None when chat is a fake.
     router: Router | None = None
     now: WallClock = utc_now
+    # Called in reverse order by close(); the composition root and tests append to it.
     closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    @property
+    def meter(self) -> Meter:
+        return self.usecases.calls.meter
 
     async def close(self) -> None:
         from shared.handlers.shielded import drain
@@ -63,12 +72,12 @@ async def build_gateway(settings: Settings) -> Gateway:
 
     check_azure_start(settings)  # in Azure: no stand-in, no missing setting, or no start
     credential = ProcessCredential(settings)  # one per process, made by its first user
-    models = DeploymentGroups.from_settings(settings)
+    groups = DeploymentGroups.from_settings(settings)
     stores = await build_stores(settings, credential)
     queue, receiver, close_queue = await build_queue(settings, credential)
-    router, close_chat = build_chat(settings, models, credential)
+    router, close_chat = build_chat(settings, groups, credential)
     gateway = assemble(
-        settings, stores, queue, router, receiver=receiver, models=models, router=router
+        settings, stores, queue, router, receiver=receiver, groups=groups, router=router
     )
     # Closed in reverse: clients first, the credential they share last.
     gateway.closers.extend([credential.close, stores.close, close_queue, close_chat])
@@ -101,32 +110,65 @@ def assemble(
     chat: ChatModel,
     *,
     receiver: QueueReceiver | None = None,
-    models: DeploymentGroups | None = None,
+    groups: DeploymentGroups | None = None,
     router: Router | None = None,
     catalog: Catalog | None = None,
+    now: WallClock = utc_now,
 ) -> Gateway:
     """Wire a gateway from ready adapters (the real ones above, or fakes in tests)."""
     catalog = catalog or Catalog.load()
-    models = models or DeploymentGroups.from_settings(settings)
+    groups = groups or DeploymentGroups.from_settings(settings)
     for usecase in catalog.all():
-        models.group(usecase.deployment_group)  # fail at start if a use case names no group
-    from shared.telemetry import instrument  # a no-op unless telemetry is configured
+        groups.group(usecase.deployment_group)  # fail at start if a use case names no group
+    from shared.telemetry.instrument import instrument  # plain ports while telemetry is off
 
-    return instrument(
-        Gateway(
-            settings=settings,
-            catalog=catalog,
-            models=models,
-            stores=stores,
-            queue=queue,
-            chat=chat,
-            callers=build_callers(settings),
-            meter=Meter.from_settings(
-                settings, stores.ledger, stores.counters, stores.intents, atomic=stores.atomic
-            ),
-            receiver=receiver,
-            router=router,
-        )
+    ports = instrument(
+        settings,
+        chat=chat,
+        jobs=stores.jobs,
+        queue=queue,
+        router=router,
+        catalog=catalog,
+        groups=groups,
+    )
+    meter = Meter.from_settings(
+        settings,
+        stores.ledger,
+        stores.counters,
+        stores.intents,
+        atomic=stores.atomic,
+        observer=ports.observer,
+    )
+    calls = CallDeps(groups, stores.cache, meter, ports.chat, now)
+    jobs = JobDeps(
+        ports.jobs,
+        queue,
+        stores.intents,
+        ttl_seconds=settings.gateway_job_ttl_seconds,
+        # A running job's lease: the router's deadline plus the time to settle its call.
+        lease_seconds=settings.gateway_request_deadline_seconds + settings.gateway_settle_seconds,
+        max_attempts=settings.servicebus_max_delivery_count,
+    )
+    rollup = RollupDeps(stores.ledger, stores.rollups, settings.business_unit_ids, now)
+    return Gateway(
+        settings=settings,
+        catalog=catalog,
+        callers=build_callers(settings),
+        usecases=UseCaseDeps(catalog, calls, jobs),
+        chat=ChatDeps(
+            catalog,
+            calls,
+            stores.sessions,
+            ttl_seconds=settings.gateway_session_ttl_seconds,
+            max_turns=settings.gateway_session_max_turns,
+        ),
+        reports=ReportDeps(rollup, settings.gateway_finance_role, meter.currency),
+        stores=stores,
+        queue=queue,
+        receiver=receiver,
+        router=router,
+        now=now,
+        closers=list(ports.closers),
     )
 
 

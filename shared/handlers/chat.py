@@ -18,26 +18,24 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.catalog import UseCase
+from shared.catalog import Catalog, UseCase
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatRequest, ChatResult
 from shared.domain.errors import Conflict, Forbidden, NotFound
 from shared.domain.records import ChatSession, Turn
 from shared.domain.usage import UsageRecord
 from shared.handlers.chat_prompt import fit_prompt, prompt_budget
+from shared.handlers.deps import ChatDeps
 from shared.handlers.output import truncated
 from shared.handlers.prepare import PreparedCall
 from shared.handlers.streaming import SseStream, open_stream
 from shared.handlers.usecase_call import Answer, metered_call
 from shared.handlers.validation import validate
 from shared.ports import AlreadyExists, ConcurrencyConflict
-
-if TYPE_CHECKING:
-    from shared.composition.root import Gateway
 
 APPEND_ATTEMPTS = 3
 DEFAULT_CHAT_USE_CASE = "chat"
@@ -61,8 +59,8 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-def chat_usecase(gw: Gateway, caller: Caller, usecase_id: str) -> UseCase:
-    usecase = gw.catalog.get(usecase_id)
+def chat_usecase(catalog: Catalog, caller: Caller, usecase_id: str) -> UseCase:
+    usecase = catalog.get(usecase_id)
     if usecase is None or usecase.output.kind != "chat":
         raise NotFound(f"no chat use case {usecase_id!r}", code="unknown_use_case")
     if not usecase.allows(caller.business_unit):
@@ -73,41 +71,45 @@ def chat_usecase(gw: Gateway, caller: Caller, usecase_id: str) -> UseCase:
     return usecase
 
 
-async def create_session(gw: Gateway, caller: Caller, body: Any) -> dict[str, Any]:
-    usecase = chat_usecase(gw, caller, validate(CreateSession, body).use_case)
-    now = gw.now()
-    expires = now + timedelta(seconds=gw.settings.gateway_session_ttl_seconds)
+async def create_session(deps: ChatDeps, caller: Caller, body: Any) -> dict[str, Any]:
+    usecase = chat_usecase(deps.catalog, caller, validate(CreateSession, body).use_case)
+    now = deps.calls.now()
+    expires = now + timedelta(seconds=deps.ttl_seconds)
     for _ in range(3):  # a collision of 192 random bits is not expected; retry, don't overwrite
         session = ChatSession(
             new_session_id(), caller.business_unit, caller.user_id, usecase.id, now, now, expires
         )
         try:
-            await gw.stores.sessions.create(session)
+            await deps.sessions.create(session)
         except AlreadyExists:
             continue
-        return {"session_id": session.id, "use_case": usecase.id, **_limits(gw, session)}
+        return {"session_id": session.id, "use_case": usecase.id, **_limits(deps, session)}
     raise Conflict("could not allocate a session id; retry", code="session_id_collision")
 
 
-async def load_session(gw: Gateway, caller: Caller, session_id: str) -> ChatSession:
-    session = await gw.stores.sessions.get(caller.business_unit, session_id)
-    if session is None or session.user_id != caller.user_id or session.expires_at <= gw.now():
+async def load_session(deps: ChatDeps, caller: Caller, session_id: str) -> ChatSession:
+    session = await deps.sessions.get(caller.business_unit, session_id)
+    if (
+        session is None
+        or session.user_id != caller.user_id
+        or session.expires_at <= deps.calls.now()
+    ):
         raise NotFound("no such chat session (it may have expired)", code="session_not_found")
     return session
 
 
-async def delete_session(gw: Gateway, caller: Caller, session_id: str) -> None:
-    await load_session(gw, caller, session_id)  # ownership first: 404 for anyone else's
-    await gw.stores.sessions.delete(caller.business_unit, session_id)
+async def delete_session(deps: ChatDeps, caller: Caller, session_id: str) -> None:
+    await load_session(deps, caller, session_id)  # ownership first: 404 for anyone else's
+    await deps.sessions.delete(caller.business_unit, session_id)
 
 
-def session_view(gw: Gateway, session: ChatSession) -> dict[str, Any]:
+def session_view(deps: ChatDeps, session: ChatSession) -> dict[str, Any]:
     return {
         "session_id": session.id,
         "use_case": session.use_case,
         "created_at": session.created_at.isoformat(),
         "updated_at": session.updated_at.isoformat(),
-        **_limits(gw, session),
+        **_limits(deps, session),
         "turns": [
             {
                 "turn": n,
@@ -122,15 +124,15 @@ def session_view(gw: Gateway, session: ChatSession) -> dict[str, Any]:
     }
 
 
-def _limits(gw: Gateway, session: ChatSession) -> dict[str, Any]:
+def _limits(deps: ChatDeps, session: ChatSession) -> dict[str, Any]:
     return {
         "expires_at": session.expires_at.isoformat(),
-        "max_turns": gw.settings.gateway_session_max_turns,
+        "max_turns": deps.max_turns,
     }
 
 
-def _check_room(gw: Gateway, session: ChatSession) -> None:
-    limit = gw.settings.gateway_session_max_turns
+def _check_room(deps: ChatDeps, session: ChatSession) -> None:
+    limit = deps.max_turns
     if len(session.turns) >= limit:
         raise Conflict(
             f"this session has reached its limit of {limit} turns; start a new session",
@@ -140,14 +142,14 @@ def _check_room(gw: Gateway, session: ChatSession) -> None:
 
 
 async def prepare_turn(
-    gw: Gateway, caller: Caller, session_id: str, body: Any, request_id: str
+    deps: ChatDeps, caller: Caller, session_id: str, body: Any, request_id: str
 ) -> TurnCall:
     """Load, check and budget everything before the model is called (errors are plain JSON)."""
-    session = await load_session(gw, caller, session_id)
-    usecase = chat_usecase(gw, caller, session.use_case)
+    session = await load_session(deps, caller, session_id)
+    usecase = chat_usecase(deps.catalog, caller, session.use_case)
     payload = validate(usecase.input_model, body).model_dump()
-    _check_room(gw, session)
-    group = gw.models.group(usecase.deployment_group)
+    _check_room(deps, session)
+    group = deps.calls.groups.group(usecase.deployment_group)
     prompt = fit_prompt(
         usecase.render(payload)[0].content,
         session.turns,
@@ -167,23 +169,23 @@ async def prepare_turn(
     return TurnCall(session, call, prompt.turns_dropped)
 
 
-async def append_turn(gw: Gateway, turn_call: TurnCall, turn: Turn) -> ChatSession:
+async def append_turn(deps: ChatDeps, turn_call: TurnCall, turn: Turn) -> ChatSession:
     """Write the turn under the etag read; on conflict re-read and append the same turn."""
     session = turn_call.session
     caller = turn_call.call.caller
     for attempt in range(APPEND_ATTEMPTS):
         if attempt:
-            session = await load_session(gw, caller, session.id)
-            _check_room(gw, session)
-        now = gw.now()
+            session = await load_session(deps, caller, session.id)
+            _check_room(deps, session)
+        now = deps.calls.now()
         updated = replace(
             session,
             turns=(*session.turns, turn),
             updated_at=now,
-            expires_at=now + timedelta(seconds=gw.settings.gateway_session_ttl_seconds),
+            expires_at=now + timedelta(seconds=deps.ttl_seconds),
         )
         try:
-            return await gw.stores.sessions.replace(updated)
+            return await deps.sessions.replace(updated)
         except ConcurrencyConflict:
             continue
     raise Conflict(
@@ -193,14 +195,14 @@ async def append_turn(gw: Gateway, turn_call: TurnCall, turn: Turn) -> ChatSessi
     )
 
 
-def _turn(gw: Gateway, turn_call: TurnCall, result: ChatResult) -> Turn:
+def _turn(deps: ChatDeps, turn_call: TurnCall, result: ChatResult) -> Turn:
     call = turn_call.call
     return Turn(
         request_id=call.request.request_id,
         user=call.payload["content"],
         assistant=result.content.strip(),
         usage=result.usage,
-        at=gw.now(),
+        at=deps.calls.now(),
     )
 
 
@@ -214,12 +216,12 @@ def _turn_fields(turn_call: TurnCall, stored: ChatSession) -> dict[str, Any]:
 
 
 async def post_message(
-    gw: Gateway, caller: Caller, session_id: str, body: Any, request_id: str
+    deps: ChatDeps, caller: Caller, session_id: str, body: Any, request_id: str
 ) -> Answer:
-    turn_call = await prepare_turn(gw, caller, session_id, body, request_id)
-    result, _, headers, _ = await metered_call(gw, turn_call.call, request_id, None)
-    turn = _turn(gw, turn_call, result)
-    stored = await append_turn(gw, turn_call, turn)
+    turn_call = await prepare_turn(deps, caller, session_id, body, request_id)
+    result, _, headers, _ = await metered_call(deps.calls, turn_call.call, request_id, None)
+    turn = _turn(deps, turn_call, result)
+    stored = await append_turn(deps, turn_call, turn)
     return Answer(
         200,
         {
@@ -236,13 +238,13 @@ async def post_message(
 
 
 async def stream_message(
-    gw: Gateway, caller: Caller, session_id: str, body: Any, request_id: str
+    deps: ChatDeps, caller: Caller, session_id: str, body: Any, request_id: str
 ) -> SseStream:
     """SSE; the turn is stored once the stream has ended (a cancelled one stores nothing)."""
-    turn_call = await prepare_turn(gw, caller, session_id, body, request_id)
+    turn_call = await prepare_turn(deps, caller, session_id, body, request_id)
 
     async def store_turn(result: ChatResult, record: UsageRecord) -> dict[str, Any]:
-        stored = await append_turn(gw, turn_call, _turn(gw, turn_call, result))
+        stored = await append_turn(deps, turn_call, _turn(deps, turn_call, result))
         return _turn_fields(turn_call, stored)
 
-    return await open_stream(gw, turn_call.call, on_complete=store_turn)
+    return await open_stream(deps.calls, turn_call.call, on_complete=store_turn)

@@ -23,7 +23,7 @@ import logging
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from shared.domain.caller import Caller
 from shared.domain.errors import GatewayError, NotFound, ServiceUnavailable
@@ -31,14 +31,12 @@ from shared.domain.holder import THIS_PROCESS, known_gone
 from shared.domain.records import Job
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.domain.usage import UsageRecord
+from shared.handlers.deps import UseCaseDeps
 from shared.handlers.overflow import job_message, look_again
 from shared.handlers.prepare import prepare_validated
 from shared.handlers.usecase_call import execute
 from shared.http.error_map import error_body
 from shared.ports import ConcurrencyConflict, StoreUnavailable
-
-if TYPE_CHECKING:
-    from shared.composition.root import Gateway
 
 log = logging.getLogger("gateway.overflow")
 
@@ -65,56 +63,57 @@ def holder_gone(job: Job) -> bool:
     return bool(job.lease_holder) and known_gone(job.lease_holder)
 
 
-async def process_job(gw: Gateway, body: dict[str, Any], delivery_count: int) -> WorkerOutcome:
+async def process_job(
+    deps: UseCaseDeps, body: dict[str, Any], delivery_count: int
+) -> WorkerOutcome:
     """Run one delivery. "complete": done, or nothing to do; "reschedule": a new message will
     look again later (no capacity, a lease held elsewhere, a transient failure). Raises only
     when even that message cannot be sent."""
     job_id, unit = str(body.get("job_id", "")), str(body.get("business_unit", ""))
     try:
-        return await _process(gw, job_id, unit)
+        return await _process(deps, job_id, unit)
     except StoreUnavailable as exc:
         # The job cannot be read or its state written now: look again later, in a new message.
-        when = gw.now() + timedelta(seconds=_backoff(STORE_RETRY_ATTEMPT))
+        when = deps.calls.now() + timedelta(seconds=_backoff(STORE_RETRY_ATTEMPT))
         tag = f"later{int(when.timestamp() * 1000)}"
-        await gw.queue.send(look_again(job_id, unit, tag), scheduled_at=when)
+        await deps.jobs.queue.send(look_again(job_id, unit, tag), scheduled_at=when)
         log.warning("job %s: the store failed (%s); looking again at %s", job_id, exc, when)
         return "reschedule"
 
 
-async def _process(gw: Gateway, job_id: str, unit: str) -> WorkerOutcome:
-    job = await gw.stores.jobs.get(unit, job_id)
+async def _process(deps: UseCaseDeps, job_id: str, unit: str) -> WorkerOutcome:
+    job = await deps.jobs.jobs.get(unit, job_id)
     if job is None or job.status in ("succeeded", "failed"):
         return "complete"  # expired, unknown, or a duplicate delivery of a finished job
     if job.status == "answered" and job.result is not None:
-        await _finish_answered(gw, job)
+        await _finish_answered(deps, job)
         return "complete"
-    if job.status == "running" and job.lease_until and job.lease_until > gw.now():
+    if job.status == "running" and job.lease_until and job.lease_until > deps.calls.now():
         if not holder_gone(job):
             # Another delivery owns the job: look again when its lease ends instead of calling
             # the model a second time.
             tag = f"lease{int(job.lease_until.timestamp())}"
-            await gw.queue.send(job_message(job, tag), scheduled_at=job.lease_until)
+            await deps.jobs.queue.send(job_message(job, tag), scheduled_at=job.lease_until)
             return "reschedule"
         log.info("job %s: its lease holder %s is gone; taking over", job.id, job.lease_holder)
     if job.attempts:
-        await _settle_cut_off_attempt(gw, job)
-    if job.attempts >= gw.settings.servicebus_max_delivery_count:
-        await _give_up(gw, job, (job.error or {}).get("message", "its attempts were cut off"))
+        await _settle_cut_off_attempt(deps, job)
+    if job.attempts >= deps.jobs.max_attempts:
+        await _give_up(deps, job, (job.error or {}).get("message", "its attempts were cut off"))
         return "complete"
-    return await _attempt(gw, job)
+    return await _attempt(deps, job)
 
 
-async def _attempt(gw: Gateway, job: Job) -> WorkerOutcome:
-    usecase = gw.catalog.get(job.use_case)
+async def _attempt(deps: UseCaseDeps, job: Job) -> WorkerOutcome:
+    usecase = deps.catalog.get(job.use_case)
     if usecase is None:
-        await _fail(gw, job, NotFound(f"use case {job.use_case!r} no longer exists"))
+        await _fail(deps, job, NotFound(f"use case {job.use_case!r} no longer exists"))
         return "complete"
     attempt = job.attempts + 1
-    settle = gw.settings.gateway_request_deadline_seconds + gw.settings.gateway_settle_seconds
-    lease = gw.now() + timedelta(seconds=settle)
+    lease = deps.calls.now() + timedelta(seconds=deps.jobs.lease_seconds)
     try:
         job = await _save(
-            gw,
+            deps,
             job,
             status="running",
             attempts=attempt,
@@ -124,58 +123,60 @@ async def _attempt(gw: Gateway, job: Job) -> WorkerOutcome:
     except ConcurrencyConflict:
         return "complete"  # another delivery took the job first
     except StoreUnavailable as exc:
-        return await _retry(gw, job, attempt, exc)
+        return await _retry(deps, job, attempt, exc)
     _running.add(job.id)
     current = job
 
     async def on_answered(result: dict[str, Any], record: UsageRecord) -> None:
         nonlocal current
         saved = {**result, "_usage_record": record.to_doc()}
-        current = await _save(gw, current, status="answered", result=saved)
+        current = await _save(deps, current, status="answered", result=saved)
 
     try:
         caller = Caller(job.business_unit, job.user_id)
-        call = prepare_validated(usecase, caller, job.payload["input"], job.id, gw.models)
+        call = prepare_validated(usecase, caller, job.payload["input"], job.id, deps.calls.groups)
         request = replace(call.request, request_id=attempt_request_id(job.id, attempt))
         answer = await execute(
-            gw, replace(call, request=request, job_id=job.id), on_answered=on_answered
+            deps.calls, replace(call, request=request, job_id=job.id), on_answered=on_answered
         )
     except ConcurrencyConflict:
         return "complete"  # another delivery of the same job owns it
     except NoCapacity as exc:
         # No call was made: not an attempt. Look again when quota frees.
-        when = gw.now() + timedelta(seconds=max(RESCHEDULE_FLOOR_SECONDS, exc.retry_after))
-        await _quietly(_save(gw, current, status="queued", attempts=attempt - 1, lease_until=None))
-        await gw.queue.send(
+        when = deps.calls.now() + timedelta(seconds=max(RESCHEDULE_FLOOR_SECONDS, exc.retry_after))
+        await _quietly(
+            _save(deps, current, status="queued", attempts=attempt - 1, lease_until=None)
+        )
+        await deps.jobs.queue.send(
             job_message(job, f"at{int(when.timestamp() * 1000)}"), scheduled_at=when
         )
         return "reschedule"
     except (UpstreamUnavailable, StoreUnavailable) as exc:
-        return await _retry(gw, current, attempt, exc)
+        return await _retry(deps, current, attempt, exc)
     except GatewayError as exc:
-        await _fail(gw, current, exc)
+        await _fail(deps, current, exc)
         return "complete"
     finally:
         _running.discard(job.id)
-    latest = await gw.stores.jobs.get(job.business_unit, job.id) or current
-    await _save(gw, latest, status="succeeded", result=answer.body, lease_until=None)
+    latest = await deps.jobs.jobs.get(job.business_unit, job.id) or current
+    await _save(deps, latest, status="succeeded", result=answer.body, lease_until=None)
     return "complete"
 
 
-async def _retry(gw: Gateway, job: Job, attempt: int, exc: Exception) -> WorkerOutcome:
+async def _retry(deps: UseCaseDeps, job: Job, attempt: int, exc: Exception) -> WorkerOutcome:
     """A transient failure (the model service, or the store that must record the answer):
     try again after a backoff, in a new message; fail once the attempts are spent."""
     reason = {"code": "transient_failure", "message": _reason(exc)}
-    if attempt >= gw.settings.servicebus_max_delivery_count:
+    if attempt >= deps.jobs.max_attempts:
         last = replace(job, attempts=attempt)
-        await _settle_cut_off_attempt(gw, last)  # an answer not saved: billed all the same
-        await _give_up(gw, last, reason["message"])
+        await _settle_cut_off_attempt(deps, last)  # an answer not saved: billed all the same
+        await _give_up(deps, last, reason["message"])
         return "complete"
-    when = gw.now() + timedelta(seconds=_backoff(attempt))
+    when = deps.calls.now() + timedelta(seconds=_backoff(attempt))
     # If the store cannot take this, the job stays running under a lease nobody holds any more
     # (this process no longer runs it): the next delivery takes over at once.
-    await _quietly(_save(gw, job, status="queued", lease_until=None, error=reason))
-    await gw.queue.send(job_message(job, f"retry{attempt}"), scheduled_at=when)
+    await _quietly(_save(deps, job, status="queued", lease_until=None, error=reason))
+    await deps.jobs.queue.send(job_message(job, f"retry{attempt}"), scheduled_at=when)
     log.info("job %s: attempt %d failed (%s); retrying at %s", job.id, attempt, reason, when)
     return "reschedule"
 
@@ -191,28 +192,28 @@ def _reason(exc: Exception) -> str:
     return "the model service was unavailable"
 
 
-async def _settle_cut_off_attempt(gw: Gateway, job: Job) -> None:
+async def _settle_cut_off_attempt(deps: UseCaseDeps, job: Job) -> None:
     """An intent the previous attempt left open: its worker died mid-call, or the store could
     not take its answer. Bill that call as interrupted now, before calling again, so the job's
     cost is the truth (one point read when there is nothing to settle)."""
     request_id = attempt_request_id(job.id, job.attempts)
-    intent = await gw.stores.intents.get(job.business_unit, request_id)
+    intent = await deps.jobs.intents.get(job.business_unit, request_id)
     if intent is not None:
-        record = await gw.meter.settle_interrupted(intent)
+        record = await deps.calls.meter.settle_interrupted(intent)
         outcome = record.outcome if record else "settled elsewhere"
         log.warning("job %s: attempt %d was cut off mid-call (%s)", job.id, job.attempts, outcome)
 
 
-async def _finish_answered(gw: Gateway, job: Job) -> None:
+async def _finish_answered(deps: UseCaseDeps, job: Job) -> None:
     """The model answered before a worker died: meter (idempotently) and finish; no new call."""
     assert job.result is not None
-    await gw.meter.settle(None, UsageRecord.from_doc(job.result["_usage_record"]))
+    await deps.calls.meter.settle(None, UsageRecord.from_doc(job.result["_usage_record"]))
     public = {k: v for k, v in job.result.items() if not k.startswith("_")}
-    await _save(gw, job, status="succeeded", result=public, lease_until=None)
+    await _save(deps, job, status="succeeded", result=public, lease_until=None)
 
 
-async def _save(gw: Gateway, job: Job, **changes: Any) -> Job:
-    return await gw.stores.jobs.replace(replace(job, updated_at=gw.now(), **changes))
+async def _save(deps: UseCaseDeps, job: Job, **changes: Any) -> Job:
+    return await deps.jobs.jobs.replace(replace(job, updated_at=deps.calls.now(), **changes))
 
 
 async def _quietly(saving: Any) -> None:
@@ -222,24 +223,24 @@ async def _quietly(saving: Any) -> None:
         log.warning("job state not saved: %s", exc)
 
 
-async def _give_up(gw: Gateway, job: Job, reason: str) -> None:
+async def _give_up(deps: UseCaseDeps, job: Job, reason: str) -> None:
     message = f"the job gave up after {job.attempts} attempts: {reason}"
-    await _fail(gw, job, ServiceUnavailable(message, code="job_attempts_exhausted"))
+    await _fail(deps, job, ServiceUnavailable(message, code="job_attempts_exhausted"))
 
 
-async def _fail(gw: Gateway, job: Job, exc: GatewayError) -> None:
-    latest = await gw.stores.jobs.get(job.business_unit, job.id) or job
+async def _fail(deps: UseCaseDeps, job: Job, exc: GatewayError) -> None:
+    latest = await deps.jobs.jobs.get(job.business_unit, job.id) or job
     error = error_body(exc, job.id)["error"]
-    await _save(gw, latest, status="failed", error=error, lease_until=None)
+    await _save(deps, latest, status="failed", error=error, lease_until=None)
 
 
-async def revive(gw: Gateway, records: list[UsageRecord], at: datetime) -> int:
+async def revive(deps: UseCaseDeps, records: list[UsageRecord], at: datetime) -> int:
     """After a sweep: jobs whose attempt was cut off get a new message now, so they finish
     even when their own message waits out its lock, or the queue has dead-lettered it."""
     sent = 0
     for job_id, unit in sorted({(r.job_id, r.business_unit) for r in records if r.job_id}):
-        job = await gw.stores.jobs.get(unit, job_id)
+        job = await deps.jobs.jobs.get(unit, job_id)
         if job is not None and job.status in ("queued", "running", "answered"):
-            await gw.queue.send(job_message(job, f"swept{job.attempts}"), scheduled_at=at)
+            await deps.jobs.queue.send(job_message(job, f"swept{job.attempts}"), scheduled_at=at)
             sent += 1
     return sent

@@ -7,24 +7,23 @@ second send; the worker (job_worker.py) runs it, each attempt metered under its 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.domain.caller import Caller
 from shared.domain.errors import NotFound
 from shared.domain.records import Job, QueueMessage
+from shared.handlers.deps import UseCaseDeps
 from shared.handlers.prepare import PreparedCall
 from shared.handlers.usecase_call import Answer
-
-if TYPE_CHECKING:
-    from shared.composition.root import Gateway
+from shared.ports import JobStore
 
 
 def job_location(job_id: str) -> str:
     return f"/api/v1/jobs/{job_id}"
 
 
-async def enqueue(gw: Gateway, call: PreparedCall, retry_after: float) -> Answer:
-    now = gw.now()
+async def enqueue(deps: UseCaseDeps, call: PreparedCall, retry_after: float) -> Answer:
+    now = deps.calls.now()
     job = Job(
         id=call.request.request_id,
         business_unit=call.caller.business_unit,
@@ -34,10 +33,10 @@ async def enqueue(gw: Gateway, call: PreparedCall, retry_after: float) -> Answer
         payload={"input": call.payload, "version": call.usecase.version},
         created_at=now,
         updated_at=now,
-        expires_at=now + timedelta(seconds=gw.settings.gateway_job_ttl_seconds),
+        expires_at=now + timedelta(seconds=deps.jobs.ttl_seconds),
     )
-    await gw.stores.jobs.create(job)
-    await gw.queue.send(job_message(job))
+    await deps.jobs.jobs.create(job)
+    await deps.jobs.queue.send(job_message(job))
     wait = max(1, round(retry_after))
     return Answer(
         202,
@@ -85,8 +84,8 @@ def job_view(job: Job) -> dict[str, Any]:
     return view
 
 
-async def read_job(gw: Gateway, caller: Caller, job_id: str) -> dict[str, Any]:
-    job = await gw.stores.jobs.get(caller.business_unit, job_id)
+async def read_job(jobs: JobStore, caller: Caller, job_id: str) -> dict[str, Any]:
+    job = await jobs.get(caller.business_unit, job_id)
     # Another user's job is "not found": never reveal that it exists.
     if job is None or job.user_id != caller.user_id:
         raise NotFound("no such job", code="job_not_found")

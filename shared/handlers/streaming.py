@@ -25,13 +25,14 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatResult, StreamDelta, StreamEvent, TokenUsage, close_stream
 from shared.domain.errors import BadRequest
 from shared.domain.upstream import UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
+from shared.handlers.deps import CallDeps, UseCaseDeps
 from shared.handlers.output import truncated
 from shared.handlers.prepare import PreparedCall, find_usecase, prepare
 from shared.handlers.shielded import shielded
@@ -39,9 +40,6 @@ from shared.handlers.usecase_call import answer_from_cache, cache_answer, plan_o
 from shared.http.error_map import error_body, to_gateway_error
 from shared.metering.meter import Reservation
 from shared.metering.money import plain
-
-if TYPE_CHECKING:
-    from shared.composition.root import Gateway
 
 log = logging.getLogger("gateway.streaming")
 
@@ -81,11 +79,11 @@ class SseStream:
 
 
 async def open_stream(
-    gw: Gateway, call: PreparedCall, *, on_complete: OnComplete | None = None
+    deps: CallDeps, call: PreparedCall, *, on_complete: OnComplete | None = None
 ) -> SseStream:
     """Admit, call, wait for the first event; errors up to here raise (→ a JSON error)."""
     headers = dict(SSE_HEADERS)
-    frames = _frames(gw, call, on_complete, headers)
+    frames = _frames(deps, call, on_complete, headers)
     # Started here, the generator is also closed by the event loop's finaliser if the server
     # drops the response before iterating it, so its ``finally`` (metering) still runs.
     first = await anext(frames)
@@ -93,26 +91,27 @@ async def open_stream(
 
 
 async def open_usecase_stream(
-    gw: Gateway, caller: Caller, usecase_id: str, body: Any, request_id: str
+    deps: UseCaseDeps, caller: Caller, usecase_id: str, body: Any, request_id: str
 ) -> SseStream:
     """POST /api/v1/{usecase} with streaming: text use cases only; the cache still applies."""
-    usecase = find_usecase(gw.catalog, caller, usecase_id)
+    usecase = find_usecase(deps.catalog, caller, usecase_id)
+    calls = deps.calls
     if usecase.output.kind != "text":
         raise BadRequest(
             f"use case {usecase.id!r} answers with {usecase.output.kind}; only text use cases "
             "stream",
             code="stream_not_supported",
         )
-    call = prepare(usecase, caller, body, request_id, gw.models)
-    hit = await answer_from_cache(gw, call, time.perf_counter())
+    call = prepare(usecase, caller, body, request_id, calls.groups)
+    hit = await answer_from_cache(calls, call, time.perf_counter())
     if hit is not None:
         return SseStream(_replay(hit.body, call.usecase.output.field), dict(SSE_HEADERS))
 
     async def fill_cache(result: ChatResult, record: UsageRecord) -> dict[str, Any]:
-        await cache_answer(gw, call, result)
+        await cache_answer(calls, call, result)
         return {"cached": False, "use_case": {"id": usecase.id, "version": usecase.version}}
 
-    return await open_stream(gw, call, on_complete=fill_cache)
+    return await open_stream(calls, call, on_complete=fill_cache)
 
 
 async def _replay(body: dict[str, Any], text_field: str) -> AsyncGenerator[bytes, None]:
@@ -133,7 +132,7 @@ async def _prepend(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncGene
 
 @dataclass
 class _Progress:
-    gw: Gateway
+    deps: CallDeps
     call: PreparedCall
     reservation: Reservation
     upstream: AsyncIterator[StreamEvent]
@@ -149,17 +148,17 @@ class _Progress:
             result=result,
             latency_ms=(time.perf_counter() - self.started) * 1000,
             outcome=outcome,
-            now=self.gw.now(),
+            now=self.deps.now(),
         )
 
 
 async def _frames(
-    gw: Gateway, call: PreparedCall, on_complete: OnComplete | None, headers: dict[str, str]
+    deps: CallDeps, call: PreparedCall, on_complete: OnComplete | None, headers: dict[str, str]
 ) -> AsyncGenerator[bytes, None]:
     request = call.request
-    reservation = await gw.meter.admit(plan_of(call, request))
+    reservation = await deps.meter.admit(plan_of(call, request))
     headers.update(reservation.headers)
-    progress = _Progress(gw, call, reservation, gw.chat.stream(request))
+    progress = _Progress(deps, call, reservation, deps.chat.stream(request))
     sent = False
     try:
         async for event in progress.upstream:
@@ -170,7 +169,7 @@ async def _frames(
                 continue
             result = event.result
             record = progress.record(result.usage, result, "ok")
-            priced = await gw.meter.settle(reservation, record)
+            priced = await deps.meter.settle(reservation, record)
             progress.ending = "settled"
             extra = await on_complete(result, record) if on_complete else {}
             sent = True
@@ -208,9 +207,9 @@ async def _finish(progress: _Progress) -> None:
     try:
         await _aclose(progress.upstream)
         if progress.ending == "release":
-            await progress.gw.meter.release(progress.reservation)
+            await progress.deps.meter.release(progress.reservation)
             return
-        tokenizer = progress.gw.models.group(progress.call.request.group).tokenizer
+        tokenizer = progress.deps.groups.group(progress.call.request.group).tokenizer
         usage = TokenUsage(
             prompt_tokens=progress.call.request.prompt_tokens,
             completion_tokens=tokenizer.count("".join(progress.received)),
@@ -218,7 +217,7 @@ async def _finish(progress: _Progress) -> None:
         )
         outcome: Outcome = "error" if progress.ending == "error" else "cancelled"
         record = progress.record(usage, None, outcome)
-        await progress.gw.meter.settle(progress.reservation, record)
+        await progress.deps.meter.settle(progress.reservation, record)
     except Exception:
         log.exception(
             "metering a stopped stream failed request_id=%s", progress.call.request.request_id

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.domain.chat import ZERO_USAGE, ChatRequest, ChatResult, TokenUsage
 from shared.domain.errors import BadGateway
@@ -25,15 +25,13 @@ from shared.domain.intent import CallPlan
 from shared.domain.records import CachedCompletion
 from shared.domain.upstream import UpstreamError
 from shared.domain.usage import Outcome, UsageRecord
+from shared.handlers.deps import CallDeps
 from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output, truncated
 from shared.handlers.prepare import PreparedCall
 from shared.handlers.shielded import shielded
 from shared.metering.meter import Reservation
 from shared.metering.money import plain
 from shared.ports import StoreUnavailable
-
-if TYPE_CHECKING:
-    from shared.composition.root import Gateway
 
 OnAnswered = Callable[[dict[str, Any], UsageRecord], Awaitable[None]]
 Called = tuple[ChatResult, Any, dict[str, str], UsageRecord]
@@ -117,10 +115,10 @@ def with_cost(body: dict[str, Any], *records: UsageRecord) -> dict[str, Any]:
     return body
 
 
-async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> Answer | None:
+async def answer_from_cache(deps: CallDeps, call: PreparedCall, started: float) -> Answer | None:
     if call.cache_key is None:
         return None
-    hit = await gw.stores.cache.get(call.cache_key)
+    hit = await deps.cache.get(call.cache_key)
     if hit is None:
         return None
     try:
@@ -135,15 +133,15 @@ async def answer_from_cache(gw: Gateway, call: PreparedCall, started: float) -> 
         result=None,
         latency_ms=(time.perf_counter() - started) * 1000,
         outcome="cache_hit",
-        now=gw.now(),
+        now=deps.now(),
     )
-    saved = await gw.meter.settle_cache_hit(record, avoided=hit.usage)
+    saved = await deps.meter.settle_cache_hit(record, avoided=hit.usage)
     body = answer_body(call, output, zero, True, hit.finish_reason)
     return Answer(200, with_cost(body, saved))
 
 
 async def metered_call(
-    gw: Gateway, call: PreparedCall, request_id: str, on_answered: OnAnswered | None
+    deps: CallDeps, call: PreparedCall, request_id: str, on_answered: OnAnswered | None
 ) -> Called:
     """One upstream call bracketed by its intent and budget reservation; returns the result,
     its output, the reservation's response headers (a soft-budget warning) and the priced usage
@@ -151,12 +149,12 @@ async def metered_call(
     request = call.request
     if request.request_id != request_id:  # a retry: its own request id
         request = replace(request, request_id=request_id)
-    reservation = await gw.meter.admit(plan_of(call, request))
-    return await shielded(_call_and_settle(gw, call, request, reservation, on_answered))
+    reservation = await deps.meter.admit(plan_of(call, request))
+    return await shielded(_call_and_settle(deps, call, request, reservation, on_answered))
 
 
 async def _call_and_settle(
-    gw: Gateway,
+    deps: CallDeps,
     call: PreparedCall,
     request: ChatRequest,
     reservation: Reservation,
@@ -164,9 +162,9 @@ async def _call_and_settle(
 ) -> Called:
     started = time.perf_counter()
     try:
-        result = await gw.chat.complete(request)
+        result = await deps.chat.complete(request)
     except UpstreamError:
-        await gw.meter.release(reservation)  # refused or failed upstream: nothing billed
+        await deps.meter.release(reservation)  # refused or failed upstream: nothing billed
         raise
     latency = (time.perf_counter() - started) * 1000
     try:
@@ -181,23 +179,23 @@ async def _call_and_settle(
         result=result,
         latency_ms=latency,
         outcome=outcome,
-        now=gw.now(),
+        now=deps.now(),
     )
     if on_answered is not None and outcome == "ok":
         body = answer_body(call, output, result.usage, False, result.finish_reason)
-        await on_answered(with_cost(body, gw.meter.price(record)), record)
+        await on_answered(with_cost(body, deps.meter.price(record)), record)
     try:
-        priced = await gw.meter.settle(reservation, record)
+        priced = await deps.meter.settle(reservation, record)
     except StoreUnavailable as exc:
         if on_answered is not None:
             raise  # a job: its redelivery settles the answer saved on it
         # The caller has the answer Azure billed; the sweeper settles the intent as an estimate.
         log.warning("usage of %s not settled yet: %s", reservation.request_id, exc)
-        priced = gw.meter.price(record)
+        priced = deps.meter.price(record)
     return result, output, reservation.headers, priced
 
 
-async def cache_answer(gw: Gateway, call: PreparedCall, result: ChatResult) -> None:
+async def cache_answer(deps: CallDeps, call: PreparedCall, result: ChatResult) -> None:
     """Keep the model's answer for the next identical call (when the use case caches)."""
     if call.cache_key is None:
         return
@@ -211,18 +209,18 @@ async def cache_answer(gw: Gateway, call: PreparedCall, result: ChatResult) -> N
         created_at=datetime.now(UTC),
         finish_reason=result.finish_reason,
     )
-    await gw.stores.cache.put(entry, ttl_seconds=call.usecase.cache.ttl_seconds)
+    await deps.cache.put(entry, ttl_seconds=call.usecase.cache.ttl_seconds)
 
 
 async def execute(
-    gw: Gateway, call: PreparedCall, *, on_answered: OnAnswered | None = None
+    deps: CallDeps, call: PreparedCall, *, on_answered: OnAnswered | None = None
 ) -> Answer:
     started = time.perf_counter()
-    cached = await answer_from_cache(gw, call, started)
+    cached = await answer_from_cache(deps, call, started)
     if cached is not None:
         return cached
     request_id = call.request.request_id
-    result, output, headers, priced = await metered_call(gw, call, request_id, on_answered)
+    result, output, headers, priced = await metered_call(deps, call, request_id, on_answered)
     records = [priced]
     if isinstance(output, TruncatedOutput):
         # Not retried: the same max_tokens would cut the same answer again.
@@ -235,7 +233,7 @@ async def execute(
     if isinstance(output, InvalidOutput):
         # One retry: a fresh upstream call with its own request id (and its own usage record).
         retry = f"{request_id}-r1"
-        result, output, headers, priced = await metered_call(gw, call, retry, on_answered)
+        result, output, headers, priced = await metered_call(deps, call, retry, on_answered)
         records.append(priced)
         if isinstance(output, InvalidOutput):
             raise BadGateway(
@@ -244,6 +242,6 @@ async def execute(
                 code="invalid_model_output",
                 details={"reason": str(output)},
             )
-    await cache_answer(gw, call, result)
+    await cache_answer(deps, call, result)
     body = with_cost(answer_body(call, output, result.usage, False, result.finish_reason), *records)
     return Answer(200, body, headers)

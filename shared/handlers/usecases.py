@@ -2,41 +2,46 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from shared.catalog import Catalog
 from shared.domain.caller import Caller
 from shared.domain.errors import BadRequest
 from shared.domain.upstream import NoCapacity
+from shared.handlers.deps import UseCaseDeps
 from shared.handlers.overflow import enqueue
 from shared.handlers.prepare import find_usecase, prepare
 from shared.handlers.usecase_call import Answer, execute
 
-if TYPE_CHECKING:
-    from shared.composition.root import Gateway
-
 
 async def run_usecase(
-    gw: Gateway, caller: Caller, usecase_id: str, body: Any, request_id: str, *, prefer_async: bool
+    deps: UseCaseDeps,
+    caller: Caller,
+    usecase_id: str,
+    body: Any,
+    request_id: str,
+    *,
+    prefer_async: bool,
 ) -> Answer:
-    usecase = find_usecase(gw.catalog, caller, usecase_id)
-    call = prepare(usecase, caller, body, request_id, gw.models)
+    usecase = find_usecase(deps.catalog, caller, usecase_id)
+    call = prepare(usecase, caller, body, request_id, deps.calls.groups)
     if prefer_async:
         if not usecase.async_allowed:
             raise BadRequest(
                 f"use case {usecase.id!r} does not run asynchronously",
                 code="async_not_supported",
             )
-        return await enqueue(gw, call, retry_after=1.0)
+        return await enqueue(deps, call, retry_after=1.0)
     try:
-        return await execute(gw, call)
+        return await execute(deps.calls, call)
     except NoCapacity as exc:
         if not usecase.async_allowed:
             raise
         # Every deployment is saturated: queue instead of failing (202 + a job to poll).
-        return await enqueue(gw, call, exc.retry_after)
+        return await enqueue(deps, call, exc.retry_after)
 
 
-def list_usecases(gw: Gateway, caller: Caller) -> dict[str, Any]:
+def list_usecases(catalog: Catalog, caller: Caller) -> dict[str, Any]:
     return {
         "use_cases": [
             {
@@ -50,6 +55,6 @@ def list_usecases(gw: Gateway, caller: Caller) -> dict[str, Any]:
                 "input_schema": u.input_model.model_json_schema(),
                 "path": "/api/v1/chat/sessions" if u.output.kind == "chat" else f"/api/v1/{u.id}",
             }
-            for u in gw.catalog.for_business_unit(caller.business_unit)
+            for u in catalog.for_business_unit(caller.business_unit)
         ]
     }

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from shared.domain.chat import TokenUsage
 from shared.domain.intent import CallPlan, UsageIntent
@@ -80,6 +80,16 @@ def _spend(record: UsageRecord) -> Spend:
     return Spend(record.prompt_tokens + record.completion_tokens, to_nano(record.cost))
 
 
+class UsageObserver(Protocol):
+    """Told what the meter does (telemetry). Called on the request path: cheap, never raises."""
+
+    def admitted(self, plan: CallPlan) -> None:
+        """A call is about to be admitted (before its budget reservation and intent)."""
+
+    def recorded(self, record: UsageRecord) -> None:
+        """A priced record was settled (a call's or a cache hit's)."""
+
+
 class Meter:
     def __init__(
         self,
@@ -91,6 +101,7 @@ class Meter:
         atomic: Atomic = one_by_one,
         settle_within: timedelta = DEFAULT_SETTLE_WITHIN,
         now: WallClock = utc_now,
+        observer: UsageObserver | None = None,
     ) -> None:
         self._ledger = ledger
         self._intents = intents
@@ -99,6 +110,7 @@ class Meter:
         self._atomic = atomic
         self._settle_within = settle_within
         self._now = now
+        self._observer = observer
 
     @classmethod
     def from_settings(
@@ -110,6 +122,7 @@ class Meter:
         *,
         atomic: Atomic = one_by_one,
         now: WallClock = utc_now,
+        observer: UsageObserver | None = None,
     ) -> Meter:
         """Load and check the price table and budgets once, at start (fail fast, named)."""
         try:
@@ -131,6 +144,7 @@ class Meter:
             atomic=atomic,
             settle_within=timedelta(seconds=within),
             now=now,
+            observer=observer,
         )
 
     @property
@@ -140,6 +154,8 @@ class Meter:
     async def admit(self, plan: CallPlan) -> Reservation:
         """Reserve the budget and store the intent; raises TooManyRequests (a hard budget) or
         StoreUnavailable (nothing could be written, so the call must not leave)."""
+        if self._observer is not None:
+            self._observer.admitted(plan)
         at = self._now()
         hold: BudgetHold | None = None
         warnings: list[str] = []
@@ -163,6 +179,12 @@ class Meter:
     async def settle(self, reservation: Reservation | None, record: UsageRecord) -> UsageRecord:
         """Record the call's usage and close its intent. Without a reservation (the recovery of
         a job whose answer was saved before its worker died) the intent is looked up."""
+        settled = await self._settle(reservation, record)
+        if self._observer is not None:
+            self._observer.recorded(settled)
+        return settled
+
+    async def _settle(self, reservation: Reservation | None, record: UsageRecord) -> UsageRecord:
         priced = self.price(record)
         intent = reservation.intent if reservation is not None else None
         if intent is None:
@@ -276,6 +298,8 @@ class Meter:
         """A gateway cache hit: zero upstream cost; the avoided usage is priced as savings."""
         saved = price_cache_hit(self.prices, record, avoided)
         await self._ledger.record(saved)
+        if self._observer is not None:
+            self._observer.recorded(saved)
         return saved
 
     def price(self, record: UsageRecord) -> UsageRecord:

@@ -4,7 +4,8 @@ The period defaults to the month to date (UTC): ``from`` the first of the month 
 only ``to`` is given), ``to`` today. Reports read daily rollups (rollup.py), never raw records.
 Fresh without a recompute per view: when a unit's rollups are older than FRESH_FOR and the
 period reaches the day they were computed, only the days since then (usually just today) are
-recomputed first (``rollup.refresh_stale``); the timer recomputes every 15 minutes besides.
+recomputed first (``handlers/rollups.refresh_stale``); the timer recomputes every 15 minutes
+besides.
 ``refresh=true`` recomputes the period's whole months first, for the units the caller may
 read (for a late record in an earlier day). Every report says ``as_of``: when the rollups it
 read were computed (the oldest of its units' and months'); usage after that is not in it yet.
@@ -24,16 +25,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from shared.domain.caller import Caller
-from shared.domain.errors import BadRequest, Forbidden
+from shared.domain.errors import BadRequest
 from shared.domain.usage import DailyRollup
 from shared.metering.money import REPORT_PRECISION, report_money
-from shared.metering.rollup import months_between, refresh_stale, rollup_month
-
-if TYPE_CHECKING:
-    from shared.composition.root import Gateway
 
 GROUP_KEYS = ("business_unit", "use_case", "model", "day")
 DEFAULT_GROUP_BY = ("business_unit", "use_case", "model")
@@ -174,45 +170,16 @@ def parse_query(params: Sequence[tuple[str, str]], today: date) -> ReportQuery:
     )
 
 
-def readable_units(caller: Caller, query: ReportQuery, finance_role: str) -> tuple[str, ...] | None:
-    """The units this caller may see in this report; None means every unit."""
-    if caller.has_role(finance_role):
-        return None if query.business_unit is None else (query.business_unit,)
-    if query.business_unit not in (None, caller.business_unit):
-        raise Forbidden(
-            "only the finance role may read another business unit's chargeback",
-            code="report_forbidden",
-        )
-    return (caller.business_unit,)
-
-
-async def chargeback(gw: Gateway, caller: Caller, query: ReportQuery) -> Report:
-    units = readable_units(caller, query, gw.settings.gateway_finance_role)
-    if query.refresh:
-        for month in months_between(query.first, query.last):
-            await rollup_month(gw, month, units)
-    every = sorted(gw.settings.business_unit_ids) if units is None else units
-    marks = await refresh_stale(gw, every, query.first, query.last, FRESH_FOR)
-    wanted = len(set(every)) * len(months_between(query.first, query.last))
-    as_of = min(marks.values()) if len(marks) == wanted else None
-    daily = await gw.stores.rollups.query(units, query.first.isoformat(), query.last.isoformat())
-    currencies = {r.currency for r in daily} or {gw.meter.currency}
-    if len(currencies) != 1:
-        raise ValueError(f"rollups mix currencies {sorted(currencies)}")
-    rows = aggregate(daily, query.group_by)
-    totals = aggregate(daily, ()) or [_row((), [])]
-    currency = currencies.pop()
-    return Report(query, units, currency, tuple(rows), totals[0], tuple(daily), gw.now(), as_of)
-
-
 def aggregate(rollups: Iterable[DailyRollup], group_by: Sequence[str]) -> list[ReportRow]:
     groups: dict[tuple[str, ...], list[DailyRollup]] = {}
     for rollup in rollups:
         groups.setdefault(tuple(getattr(rollup, g) for g in group_by), []).append(rollup)
-    return [_row(tuple(zip(group_by, k, strict=True)), rs) for k, rs in sorted(groups.items())]
+    return [
+        report_row(tuple(zip(group_by, k, strict=True)), rs) for k, rs in sorted(groups.items())
+    ]
 
 
-def _row(keys: tuple[tuple[str, str], ...], rollups: Sequence[DailyRollup]) -> ReportRow:
+def report_row(keys: tuple[tuple[str, str], ...], rollups: Sequence[DailyRollup]) -> ReportRow:
     return ReportRow(
         keys,
         calls=sum(r.calls for r in rollups),

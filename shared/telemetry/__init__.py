@@ -1,7 +1,7 @@
 """Operations telemetry: OpenTelemetry traces, metrics and request-scoped logs.
 
 ``instrument(gateway)`` (called by the composition root) configures exporters once per process
-and wraps the gateway's ports; ``observe_request`` frames each HTTP request (shared/http/endpoint).
+and wraps the gateway's ports; ``observe_request`` frames each HTTP request (functions/http_frame).
 """
 
 from shared.telemetry.instrument import instrument, sample_queue

@@ -1,8 +1,9 @@
-"""Wrap a freshly assembled gateway's ports with telemetry; a no-op while telemetry is off.
+"""Telemetry through the ports' own seams; plain ports, untouched, while telemetry is off.
 
-Wrappers rather than edits: the chat port gets a tracing decorator, the meter's entry points
-emit metrics after the real work, the job store times finished jobs, and a sampler reads the
-queue depth for its gauge. None of them changes a result, and a telemetry failure is logged and
+Decorators rather than edits: the chat model gets a tracing implementation of the same port, the
+router's deployments a per-attempt one, the job store one that times finished jobs; the meter is
+given an observer it calls at admit and after each record is written; a sampler reads the queue
+depth for its gauge. None of them changes a result, and a telemetry failure is logged and
 swallowed: metering and answering never depend on telemetry.
 """
 
@@ -10,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 
+from shared.catalog import Catalog
+from shared.deployment_groups import DeploymentGroups
 from shared.domain.intent import CallPlan
 from shared.domain.records import Job
 from shared.domain.usage import UsageRecord
-from shared.ports import JobStore
+from shared.metering.meter import UsageObserver
+from shared.ports import ChatModel, JobStore, OverflowQueue
+from shared.settings import Settings
 from shared.telemetry.attempts import TracedDeployment
 from shared.telemetry.logs import RequestContext, request_context
 from shared.telemetry.metrics import Instruments
@@ -28,85 +33,85 @@ from shared.telemetry.setup import Telemetry, configure_telemetry
 from shared.telemetry.tracing import CallLabels, TracedChatModel, call_labels
 
 if TYPE_CHECKING:
-    from shared.composition.root import Gateway
+    from shared.routing import Router
 
 log = logging.getLogger("gateway.telemetry")
 
 QUEUE_SAMPLE_SECONDS = 15.0  # a quarter of the metric export interval: fresh enough
 QUEUE_SAMPLE_TIMEOUT = 5.0
 
+Closer = Callable[[], Awaitable[None]]
 
-def instrument(gateway: Gateway) -> Gateway:
-    telemetry = configure_telemetry(gateway.settings)
+
+@dataclass(frozen=True, slots=True)
+class InstrumentedPorts:
+    chat: ChatModel
+    jobs: JobStore
+    observer: UsageObserver | None = None
+    closers: tuple[Closer, ...] = ()
+
+
+def instrument(
+    settings: Settings,
+    *,
+    chat: ChatModel,
+    jobs: JobStore,
+    queue: OverflowQueue,
+    router: Router | None,
+    catalog: Catalog,
+    groups: DeploymentGroups,
+) -> InstrumentedPorts:
+    """The ports to wire, decorated when telemetry is configured (the plain ones otherwise)."""
+    plain = InstrumentedPorts(chat, jobs)
+    telemetry = configure_telemetry(settings)
     if telemetry is None:
-        return gateway
+        return plain
     try:
-        telemetry.instruments.watch(gateway)
-        gateway.chat = TracedChatModel(gateway.chat, telemetry, gateway.models)
-        if gateway.router is not None:
-            gateway.router.wrap_deployments(lambda d: TracedDeployment(d, telemetry))
-        _wrap_meter(gateway, telemetry)
-        jobs = TimedJobStore(gateway.stores.jobs, telemetry.instruments)
-        gateway.stores = dataclasses.replace(gateway.stores, jobs=jobs)
-        _start_queue_sampler(gateway, telemetry.instruments)
+        telemetry.instruments.watch(router)
+        if router is not None:
+            router.wrap_deployments(lambda d: TracedDeployment(d, telemetry))
+        return InstrumentedPorts(
+            chat=TracedChatModel(chat, telemetry, groups),
+            jobs=TimedJobStore(jobs, telemetry.instruments),
+            observer=UsageTelemetry(telemetry, catalog),
+            closers=_start_queue_sampler(queue, telemetry.instruments),
+        )
     except Exception:
         log.warning("could not instrument the gateway; telemetry is partial", exc_info=True)
-    return gateway
+        return plain
 
 
-def _wrap_meter(gateway: Gateway, telemetry: Telemetry) -> None:
-    meter = gateway.meter
-    admit = meter.admit
+class UsageTelemetry:
+    """The meter's observer: labels for the chat span and the worker's logs when a call is
+    admitted; usage metrics and the request span's attributes once its record is written."""
 
-    async def admit_labelled(plan: CallPlan) -> Any:
+    def __init__(self, telemetry: Telemetry, catalog: Catalog) -> None:
+        self._instruments = telemetry.instruments
+        self._catalog = catalog
+
+    def admitted(self, plan: CallPlan) -> None:
         # The chat span reads these labels.
         call_labels.set(CallLabels(plan.caller.business_unit, plan.use_case))
         if request_context.get() is None:
             # The queue worker has no HTTP frame: its logs get the job's request id from here.
             request_context.set(RequestContext(plan.request_id))
-        return await admit(plan)
 
-    setattr(meter, "admit", admit_labelled)  # noqa: B010 - an instance attribute shadows the method
-    for name in ("settle", "settle_cache_hit"):
-        setattr(meter, name, _observing(getattr(meter, name), gateway, telemetry))
-
-
-def _observing(
-    settle: Callable[..., Awaitable[Any]], gateway: Gateway, telemetry: Telemetry
-) -> Callable[..., Awaitable[Any]]:
-    async def observed(*args: Any, **kwargs: Any) -> Any:
-        result = await settle(*args, **kwargs)
-        record = result if isinstance(result, UsageRecord) else _find_record(args, kwargs)
-        if record is not None:
-            try:
-                _observe_usage(gateway, telemetry.instruments, record)
-            except Exception:
-                log.warning("usage metrics failed", exc_info=True)
-        return result
-
-    return observed
-
-
-def _find_record(args: tuple[Any, ...], kwargs: dict[str, Any]) -> UsageRecord | None:
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, UsageRecord):
-            return value
-    return None
-
-
-def _observe_usage(gateway: Gateway, instruments: Instruments, record: UsageRecord) -> None:
-    usecase = gateway.catalog.get(record.use_case)
-    cacheable = usecase is not None and usecase.cache.mode != "off"
-    instruments.record_usage(record, cacheable=cacheable)
-    # The request span (current here; the chat span has ended) learns who it served.
-    trace.get_current_span().set_attributes(
-        {
-            "gateway.business_unit": record.business_unit,
-            "gateway.use_case": record.use_case,
-            "gateway.cache_hit": record.cache_hit,
-            "gateway.outcome": record.outcome,
-        }
-    )
+    def recorded(self, record: UsageRecord) -> None:
+        try:
+            usecase = self._catalog.get(record.use_case)
+            cacheable = usecase is not None and usecase.cache.mode != "off"
+            self._instruments.record_usage(record, cacheable=cacheable)
+            # The request span (current here; the chat span has ended) learns who it served.
+            trace.get_current_span().set_attributes(
+                {
+                    "gateway.business_unit": record.business_unit,
+                    "gateway.use_case": record.use_case,
+                    "gateway.cache_hit": record.cache_hit,
+                    "gateway.outcome": record.outcome,
+                }
+            )
+        except Exception:
+            log.warning("usage metrics failed", exc_info=True)
 
 
 class TimedJobStore:
@@ -115,9 +120,6 @@ class TimedJobStore:
     def __init__(self, inner: JobStore, instruments: Instruments) -> None:
         self._inner = inner
         self._instruments = instruments
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def create(self, job: Job) -> Job:
         return await self._inner.create(job)
@@ -138,25 +140,25 @@ class TimedJobStore:
         return saved
 
 
-async def sample_queue(gateway: Gateway, instruments: Instruments) -> int | None:
+async def sample_queue(queue: OverflowQueue, instruments: Instruments) -> int | None:
     """Read the queue depth once into the gauge's sample (None when unknown or unreachable)."""
     try:
-        depth = await asyncio.wait_for(gateway.queue.depth(), QUEUE_SAMPLE_TIMEOUT)
+        depth = await asyncio.wait_for(queue.depth(), QUEUE_SAMPLE_TIMEOUT)
     except Exception:
         depth = None
     instruments.queue.depth = depth
     return depth
 
 
-def _start_queue_sampler(gateway: Gateway, instruments: Instruments) -> None:
+def _start_queue_sampler(queue: OverflowQueue, instruments: Instruments) -> tuple[Closer, ...]:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return  # assembled outside an event loop (a sync test): no sampler
+        return ()  # assembled outside an event loop (a sync test): no sampler
 
     async def run() -> None:
         while True:
-            await sample_queue(gateway, instruments)
+            await sample_queue(queue, instruments)
             await asyncio.sleep(QUEUE_SAMPLE_SECONDS)
 
     task = loop.create_task(run(), name="telemetry-queue-sampler")
@@ -166,4 +168,4 @@ def _start_queue_sampler(gateway: Gateway, instruments: Instruments) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    gateway.closers.append(stop)
+    return (stop,)

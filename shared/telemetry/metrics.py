@@ -20,7 +20,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from shared.domain.usage import UsageRecord
 
 if TYPE_CHECKING:
-    from shared.composition.root import Gateway
+    from shared.routing import Router
 
 AttributeMap = Mapping[str, str | int | float | bool]
 
@@ -100,7 +100,7 @@ class Instruments:
             explicit_bucket_boundaries_advisory=list(JOB_AGE_BUCKETS),
         )
         self.queue = QueueSample()
-        self._gateway: weakref.ref[Gateway] | None = None
+        self._router: weakref.ref[Router] | None = None
         meter.create_observable_gauge(
             "gateway.deployment.breaker_state",
             callbacks=[self._observe_breakers],
@@ -120,9 +120,9 @@ class Instruments:
             description="Active messages on the overflow queue (last sample)",
         )
 
-    def watch(self, gateway: Gateway) -> None:
-        """The gateway the gauges read (weakly: the latest one built in this process)."""
-        self._gateway = weakref.ref(gateway)
+    def watch(self, router: Router | None) -> None:
+        """The router the gauges read (weakly: the latest one built in this process)."""
+        self._router = weakref.ref(router) if router is not None else None
 
     # --- recorded on the request path ---------------------------------------------------
     def record_usage(self, record: UsageRecord, *, cacheable: bool) -> None:
@@ -155,10 +155,8 @@ class Instruments:
 
     # --- observed on export ---------------------------------------------------------------
     def _snapshot(self) -> list[Any]:
-        gateway = self._gateway() if self._gateway else None
-        router = getattr(gateway, "router", None)
-        snapshot = getattr(router, "snapshot", None)
-        return list(snapshot()) if callable(snapshot) else []
+        router = self._router() if self._router else None
+        return list(router.snapshot()) if router is not None else []
 
     def _observe_breakers(self, options: CallbackOptions) -> Iterable[Observation]:
         return [

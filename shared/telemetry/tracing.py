@@ -23,6 +23,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared.deployment_groups import DeploymentGroups
 from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent, close_stream
 from shared.ports import ChatModel
 from shared.telemetry.attempts import start_attempts
@@ -124,19 +125,19 @@ async def _traced(
 class TracedChatModel:
     """The ChatModel port with a GenAI span and a duration metric around every call."""
 
-    def __init__(self, inner: ChatModel, telemetry: Telemetry, models: Any) -> None:
+    def __init__(
+        self, inner: ChatModel, telemetry: Telemetry, groups: DeploymentGroups | None
+    ) -> None:
         self._inner = inner
         self._telemetry = telemetry
-        self._models = models
-
-    def __getattr__(self, name: str) -> Any:
-        # The router's extras (admission_wait, snapshot) stay reachable through the wrapper.
-        return getattr(self._inner, name)
+        self._groups = groups
 
     def _model(self, group: str) -> str:
+        if self._groups is None:
+            return group
         try:
-            return str(self._models.group(group).model)
-        except (KeyError, AttributeError):
+            return self._groups.group(group).model
+        except KeyError:
             return group
 
     def _start(self, request: ChatRequest) -> tuple[Span, dict[str, Any]]:

@@ -114,7 +114,10 @@ async def duplicate_deliveries(local: LocalHost, unit: str, jobs: list[str]) -> 
         await gw.queue.send(QueueMessage(f"{job}.dup", body, {"business_unit": unit}))
     for job in jobs[3:5]:  # and the worker handler called twice directly
         body = {"job_id": job, "business_unit": unit}
-        assert [await process_job(gw, body, 1), await process_job(gw, body, 1)] == ["complete"] * 2
+        assert [
+            await process_job(gw.usecases, body, 1),
+            await process_job(gw.usecases, body, 1),
+        ] == ["complete"] * 2
     for _ in range(200):  # until the runner took every duplicate
         if not await gw.queue.depth():
             break

@@ -40,12 +40,17 @@ async def test_an_answer_carries_its_ledger_cost(
 
 async def test_a_job_result_carries_its_cost(gateway: Gateway) -> None:
     answer = await run_usecase(
-        gateway, ALICE, "summarize", {"text": TEXT}, "job0000000000000002", prefer_async=True
+        gateway.usecases,
+        ALICE,
+        "summarize",
+        {"text": TEXT},
+        "job0000000000000002",
+        prefer_async=True,
     )
     job_id = answer.body["job_id"]
-    assert await process_job(gateway, {"job_id": job_id, "business_unit": "marketing"}, 1) == (
-        "complete"
-    )
+    assert await process_job(
+        gateway.usecases, {"job_id": job_id, "business_unit": "marketing"}, 1
+    ) == ("complete")
     job = await gateway.stores.jobs.get("marketing", job_id)
     assert job is not None and job.result is not None
     assert (job.result["cost"], job.result["currency"]) == await ledger_cost(gateway, job_id)

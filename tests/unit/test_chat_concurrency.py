@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from shared.composition.root import Gateway
+from shared.composition.root import Gateway, use_gateway
 from shared.domain.chat import ChatRequest, ChatResult
 from shared.domain.records import ChatSession
 from shared.ports import ConcurrencyConflict, SessionStore
@@ -109,7 +109,9 @@ async def test_a_session_that_keeps_conflicting_is_409_busy_and_the_reply_still_
     chat.expected = 1
     session_id = await new_session(client)
     store = AlwaysConflicting(gateway.stores.sessions)
-    gateway.stores = dataclasses.replace(gateway.stores, sessions=store)
+    use_gateway(
+        dataclasses.replace(gateway, chat=dataclasses.replace(gateway.chat, sessions=store))
+    )
 
     busy = await post(client, session_id, "hello")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 
-from shared.composition.root import Gateway
+from shared.composition.root import Gateway, use_gateway
 from shared.deployment_groups import DeploymentGroups
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.settings import ModelConfig
@@ -15,6 +17,13 @@ from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
 
 SESSIONS = "/api/v1/chat/sessions"
+
+
+def rewire_chat(gateway: Gateway, **changes: Any) -> None:
+    """Install the gateway with its chat dependencies changed (the records are frozen)."""
+    use_gateway(dataclasses.replace(gateway, chat=dataclasses.replace(gateway.chat, **changes)))
+
+
 BOB = {**HEADERS, "x-user-id": "bob@contoso.com"}
 LEGAL = {**HEADERS, "x-business-unit": "legal"}
 
@@ -120,9 +129,10 @@ async def test_idle_sessions_expire_and_each_write_pushes_the_expiry(
     start = gateway.now()
     ttl = timedelta(seconds=gateway.settings.gateway_session_ttl_seconds)
     kept, idle = await new_session(client), await new_session(client)
-    gateway.now = lambda: start + ttl / 2
+    now = [start + ttl / 2]
+    rewire_chat(gateway, calls=dataclasses.replace(gateway.chat.calls, now=lambda: now[0]))
     reply = await say(client, kept, {"content": "still here"})
-    gateway.now = lambda: start + ttl + timedelta(seconds=1)
+    now[0] = start + ttl + timedelta(seconds=1)
 
     assert datetime.fromisoformat(reply.json()["expires_at"]) == start + ttl / 2 + ttl
     assert (await client.get(f"{SESSIONS}/{kept}", headers=HEADERS)).status_code == 200
@@ -134,7 +144,7 @@ async def test_idle_sessions_expire_and_each_write_pushes_the_expiry(
 async def test_a_full_session_is_409_before_the_model_is_called(
     client: httpx.AsyncClient, gateway: Gateway, chat: FakeChatModel
 ) -> None:
-    gateway.settings = gateway.settings.model_copy(update={"gateway_session_max_turns": 2})
+    rewire_chat(gateway, max_turns=2)
     session_id = await new_session(client)
     for n in range(2):
         assert (await say(client, session_id, {"content": f"m{n}"})).status_code == 200
@@ -176,9 +186,10 @@ async def test_history_beyond_the_window_is_dropped_and_reported(
 ) -> None:
     # A 1,400-token window minus 1,024 reserved for the reply leaves 376 tokens per prompt.
     small = {"gpt-4o-mini": ModelConfig(context_window=1_400)}
-    gateway.models = DeploymentGroups.from_settings(
+    groups = DeploymentGroups.from_settings(
         gateway.settings.model_copy(update={"aoai_models": small})
     )
+    rewire_chat(gateway, calls=dataclasses.replace(gateway.chat.calls, groups=groups))
     chat.replies = ["word " * 60]
     session_id = await new_session(client)
 

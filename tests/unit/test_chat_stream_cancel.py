@@ -60,7 +60,7 @@ async def start_chat_stream(
     session = (await client.post("/api/v1/chat/sessions", headers=HEADERS)).json()
     caller = Caller("marketing", "alice@contoso.com")
     body = {"content": "hi"}
-    stream = await stream_message(gateway, caller, session["session_id"], body, REQUEST_ID)
+    stream = await stream_message(gateway.chat, caller, session["session_id"], body, REQUEST_ID)
     return stream.frames
 
 

@@ -14,12 +14,12 @@ import pytest
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
+from functions.http_frame import answer_response, new_request_id
 from shared.catalog import Catalog
 from shared.domain.chat import Message
 from shared.domain.usage import UsageRecord
 from shared.handlers.prepare import cache_key
 from shared.handlers.usecase_call import Answer
-from shared.http.endpoint import answer_response, new_request_id
 from shared.http.request import header
 from shared.tokenizer import MEMO_ENTRIES, MEMO_TEXTS, Tokenizer
 

@@ -90,9 +90,9 @@ async def test_an_async_job_result_carries_finish_reason_and_truncated(
     assert queued.status_code == 202
     job_id = queued.json()["job_id"]
 
-    assert await process_job(gateway, {"job_id": job_id, "business_unit": "marketing"}, 1) == (
-        "complete"
-    )
+    assert await process_job(
+        gateway.usecases, {"job_id": job_id, "business_unit": "marketing"}, 1
+    ) == ("complete")
     job = (await client.get(f"/api/v1/jobs/{job_id}", headers=HEADERS)).json()
 
     assert job["status"] == "succeeded"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import HttpUrl
 
-from shared.composition.root import Gateway
+from shared.composition.root import Gateway, use_gateway
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
 from shared.domain.upstream import UpstreamUnavailable
 from shared.routing import Router
@@ -47,7 +47,7 @@ async def test_liveness_needs_no_caller_and_no_dependency(
     async def down() -> None:
         raise ConnectionError("store down")
 
-    gateway.stores = dataclasses.replace(gateway.stores, ping=down)
+    use_gateway(dataclasses.replace(gateway, stores=dataclasses.replace(gateway.stores, ping=down)))
     response = await client.get("/api/health")
 
     assert response.status_code == 200
@@ -77,7 +77,7 @@ async def test_store_down_is_503_with_the_error_shape(
     async def down() -> None:
         raise ConnectionError("secret connection string in this message")
 
-    gateway.stores = dataclasses.replace(gateway.stores, ping=down)
+    use_gateway(dataclasses.replace(gateway, stores=dataclasses.replace(gateway.stores, ping=down)))
     response = await client.get("/api/health/ready")
 
     assert response.status_code == 503
@@ -110,7 +110,7 @@ async def test_a_group_with_every_breaker_open_is_not_ready(
          DownDeployment("c-sweden", "g2")],
         breaker_failures=1, max_attempts=2,
     )  # fmt: skip
-    gateway.router = router
+    use_gateway(dataclasses.replace(gateway, router=router))
     with pytest.raises(UpstreamUnavailable):
         await router.complete(request("g1"))  # both g1 deployments fail once: both open
 
@@ -130,7 +130,7 @@ async def test_one_open_breaker_in_a_group_is_still_ready(
         [DownDeployment("a-eastus", "g1"), DownDeployment("b-westus", "g1")],
         breaker_failures=1, max_attempts=1,
     )  # fmt: skip
-    gateway.router = router
+    use_gateway(dataclasses.replace(gateway, router=router))
     with pytest.raises(UpstreamUnavailable):
         await router.complete(request("g1"))
 

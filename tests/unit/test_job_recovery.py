@@ -53,7 +53,7 @@ async def test_a_job_cut_off_mid_call_bills_that_call_then_calls_again(
     body = await queue_job(gateway)
     await cut_off(gateway, body, dead_holder())
 
-    assert await process_job(gateway, body, 2) == "complete"  # no wait for the dead lease
+    assert await process_job(gateway.usecases, body, 2) == "complete"  # no wait for the dead lease
 
     job_id = body["job_id"]
     rows = await ledger(gateway)
@@ -72,7 +72,7 @@ async def test_a_lease_this_process_holds_for_a_job_it_no_longer_runs_is_taken_o
     body = await queue_job(gateway)
     await cut_off(gateway, body, holder.THIS_PROCESS)
 
-    assert await process_job(gateway, body, 2) == "complete"
+    assert await process_job(gateway.usecases, body, 2) == "complete"
     assert (await job_of(gateway, body)).status == "succeeded"
 
 
@@ -83,7 +83,7 @@ async def test_a_lease_a_live_process_holds_is_waited_for(
     alive = f"{holder.INSTANCE}/{os.getppid()}/0123456789ab"
     await cut_off(gateway, body, alive)
 
-    assert await process_job(gateway, body, 2) == "reschedule"
+    assert await process_job(gateway.usecases, body, 2) == "reschedule"
     assert chat.calls == [] and (await job_of(gateway, body)).status == "running"
     assert not holder.known_gone(alive) and not holder.known_gone("elsewhere/1/ab")
     assert holder.known_gone(dead_holder()) and not holder.known_gone(holder.THIS_PROCESS)
@@ -108,12 +108,14 @@ async def test_a_job_whose_answer_cannot_be_saved_ends_failed_never_running(
     gateway: Gateway, chat: FakeChatModel
 ) -> None:
     body = await queue_job(gateway)
-    gateway.stores = dataclasses.replace(gateway.stores, jobs=AnswersNotSaved(gateway.stores.jobs))
+    jobs = gateway.usecases.jobs
+    failing = dataclasses.replace(jobs, jobs=AnswersNotSaved(jobs.jobs))
+    usecases = dataclasses.replace(gateway.usecases, jobs=failing)
     attempts = gateway.settings.servicebus_max_delivery_count
 
     outcomes = []
     for _ in range(attempts):
-        outcomes.append(await process_job(gateway, body, 1))
+        outcomes.append(await process_job(usecases, body, 1))
         assert (await job_of(gateway, body)).status in ("queued", "failed")
 
     assert outcomes == ["reschedule"] * (attempts - 1) + ["complete"]

@@ -16,7 +16,12 @@ ALICE = Caller("marketing", "alice@contoso.com")
 
 async def queue_job(gateway: Gateway, text: str = "Summarize me.") -> dict[str, str]:
     answer = await run_usecase(
-        gateway, ALICE, "summarize", {"text": text}, "job0000000000000001", prefer_async=True
+        gateway.usecases,
+        ALICE,
+        "summarize",
+        {"text": text},
+        "job0000000000000001",
+        prefer_async=True,
     )
     assert answer.status == 202
     return {"job_id": answer.body["job_id"], "business_unit": "marketing"}
@@ -32,9 +37,9 @@ async def test_overlapping_deliveries_call_the_model_once(
 ) -> None:
     body = await queue_job(gateway)
     release = chat.gate = asyncio.Event()
-    first = asyncio.create_task(process_job(gateway, body, 1))
+    first = asyncio.create_task(process_job(gateway.usecases, body, 1))
     await asyncio.sleep(0.05)  # the first delivery now holds the lease, mid-call
-    second = await process_job(gateway, body, 1)
+    second = await process_job(gateway.usecases, body, 1)
     release.set()
 
     assert second == "reschedule"
@@ -52,11 +57,11 @@ async def test_no_capacity_reschedules_and_a_finished_job_is_not_rerun(
     body = await queue_job(gateway)
     chat.replies = [NoCapacity("busy", retry_after=3.0), "Now there is room."]
 
-    assert await process_job(gateway, body, 1) == "reschedule"
+    assert await process_job(gateway.usecases, body, 1) == "reschedule"
     job = await gateway.stores.jobs.get("marketing", body["job_id"])
     assert job is not None and job.status == "queued" and job.lease_until is None
-    assert await process_job(gateway, body, 2) == "complete"
-    assert await process_job(gateway, body, 3) == "complete"  # a duplicate delivery
+    assert await process_job(gateway.usecases, body, 2) == "complete"
+    assert await process_job(gateway.usecases, body, 3) == "complete"  # a duplicate delivery
     assert len(chat.calls) == 2
     assert await records(gateway) == [body["job_id"]]
 
@@ -68,7 +73,7 @@ async def test_transient_failures_are_retried_later_then_fail_the_job_with_its_r
     chat.replies = [UpstreamUnavailable("down")]
     attempts = gateway.settings.servicebus_max_delivery_count
 
-    outcomes = [await process_job(gateway, body, 1) for _ in range(attempts)]
+    outcomes = [await process_job(gateway.usecases, body, 1) for _ in range(attempts)]
 
     assert outcomes == ["reschedule"] * (attempts - 1) + ["complete"]
     assert len(chat.calls) == attempts

@@ -15,7 +15,7 @@ from shared.adapters.cosmos_client import build_client
 from shared.adapters.servicebus_queue import servicebus_client_factory
 from shared.composition.adapters import build_chat
 from shared.composition.credential import ProcessCredential
-from shared.deployment_groups import ModelRegistry
+from shared.deployment_groups import DeploymentGroups
 from shared.settings import Settings
 
 IN_AZURE = {"WEBSITE_INSTANCE_ID": "a1b2c3"}
@@ -56,7 +56,7 @@ async def test_cosmos_service_bus_and_azure_openai_share_one_managed_identity(
 
     cosmos = build_client(settings, credential.get)
     service_bus = servicebus_client_factory(settings, credential.get)()
-    _router, close_chat = build_chat(settings, ModelRegistry.from_settings(settings), credential)
+    _router, close_chat = build_chat(settings, DeploymentGroups.from_settings(settings), credential)
     try:
         assert credential.asked == 3 and credential.made == 1
         assert isinstance(credential.get(), ManagedIdentityCredential)
@@ -80,6 +80,6 @@ async def test_locally_the_credential_is_the_developer_chain(tmp_path: Path) -> 
 async def test_no_credential_is_made_when_nothing_uses_entra_id(tmp_path: Path) -> None:
     settings = Settings(gateway_data_dir=tmp_path, aoai_auth="none")
     credential = ProcessCredential(settings, IN_AZURE)
-    _router, close_chat = build_chat(settings, ModelRegistry.from_settings(settings), credential)
+    _router, close_chat = build_chat(settings, DeploymentGroups.from_settings(settings), credential)
     await close_chat()
     assert credential.made == 0

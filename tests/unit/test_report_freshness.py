@@ -4,6 +4,7 @@ and how much of it is estimated, and pick up new calls without a full recompute 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.composition.root import Gateway
+from shared.composition.root import Gateway, use_gateway
+from shared.handlers.rollups import rollup_recent
 from shared.metering.reports import FRESH_FOR
-from shared.metering.rollup import rollup_recent
 from tests.unit.test_prices import record, tokens
 
 FINANCE = {"x-business-unit": "finance", "x-user-id": "cfo", "x-user-roles": "finance"}
@@ -22,9 +23,13 @@ REPORT = "/api/v1/reports/chargeback"
 
 
 class Clock:
+    """The report's clock (its default period, its staleness) under the test's control."""
+
     def __init__(self, gateway: Gateway) -> None:
         self.now = NOON
-        gateway.now = lambda: self.now
+        self.rollup = dataclasses.replace(gateway.reports.rollup, now=lambda: self.now)
+        reports = dataclasses.replace(gateway.reports, rollup=self.rollup)
+        use_gateway(dataclasses.replace(gateway, now=lambda: self.now, reports=reports))
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
@@ -106,11 +111,11 @@ async def test_the_timer_marks_what_it_computed_and_only_what_it_fully_covered(
     units = sorted(gateway.settings.business_unit_ids)
     clock.now = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)  # recent: Nov 30 and Dec 1
 
-    await rollup_recent(gateway)
+    await rollup_recent(clock.rollup)
     first = await gateway.stores.rollups.computed(units, ["2026-11", "2026-12"])
-    await rollup_recent(gateway, full=True)  # the day's first run: both months in full
+    await rollup_recent(clock.rollup, full=True)  # the day's first run: both months in full
     clock.advance(timedelta(minutes=15))
-    await rollup_recent(gateway)  # November's mark now covers the days before Nov 30
+    await rollup_recent(clock.rollup)  # November's mark now covers the days before Nov 30
     after = await gateway.stores.rollups.computed(units, ["2026-11", "2026-12"])
 
     # December was covered from its first day; November only from the 30th, never marked.

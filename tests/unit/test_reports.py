@@ -17,9 +17,9 @@ from azure.functions.timer import TimerRequest
 from shared.composition.root import Gateway
 from shared.domain.chat import TokenUsage
 from shared.domain.usage import UsageRecord
+from shared.handlers.rollups import rollup_month
 from shared.metering.report_render import csv_safe, render_csv, render_html
 from shared.metering.reports import Report, ReportQuery, ReportRow
-from shared.metering.rollup import rollup_month
 from tests.conftest import HEADERS
 from tests.unit.test_prices import record, tokens
 
@@ -63,7 +63,7 @@ async def seeded(gateway: Gateway) -> list[UsageRecord]:
     )
     settled.append(await gateway.meter.settle_cache_hit(hit, TokenUsage(1200, 150, 200)))
     for month in ("2026-10", "2026-11", "2026-12"):
-        await rollup_month(gateway, month)
+        await rollup_month(gateway.reports.rollup, month)
     return settled
 
 
@@ -74,7 +74,8 @@ def in_november(records: list[UsageRecord], unit: str | None = None) -> list[Usa
 async def test_rollups_reconcile_exactly_with_the_raw_records(
     gateway: Gateway, seeded: list[UsageRecord]
 ) -> None:
-    again = await rollup_month(gateway, "2026-11")  # a second run recomputes, never adds
+    # A second run recomputes, never adds.
+    again = await rollup_month(gateway.reports.rollup, "2026-11")
     rollups = await gateway.stores.rollups.query(None, "2026-11-01", "2026-11-30")
     assert sorted(r.id for r in rollups) == sorted(r.id for r in again)
     for unit in ("marketing", "legal", "finance"):

@@ -9,7 +9,8 @@ import pytest
 
 from shared.adapters import sqlite_ledger
 from shared.composition.root import Gateway
-from shared.metering.rollup import first_run_of_the_day, rollup_recent
+from shared.handlers.rollups import rollup_recent
+from shared.metering.rollup import first_run_of_the_day
 from tests.unit.test_prices import record, tokens
 
 NOW = datetime(2026, 11, 1, 0, 20, tzinfo=UTC)  # just past midnight, first day of a month
@@ -29,7 +30,7 @@ async def test_a_recent_run_recomputes_yesterday_and_today_only(gateway: Gateway
             None, record(request_id=f"r{i}", created_at=when, **tokens(10, 0, 1))
         )
 
-    recomputed = await rollup_recent(gateway, NOW)
+    recomputed = await rollup_recent(gateway.reports.rollup, NOW)
 
     assert sorted({r.day for r in recomputed}) == ["2026-10-31", "2026-11-01"]
     assert await calls_by_day(gateway) == {"2026-10-31": 2, "2026-11-01": 1}
@@ -39,8 +40,8 @@ async def test_a_full_run_also_catches_a_late_record_of_an_older_day(gateway: Ga
     three_days_ago = NOW - timedelta(days=3)
     await gateway.meter.settle(None, record(request_id="old", created_at=three_days_ago))
 
-    assert await rollup_recent(gateway, NOW) == []
-    full = await rollup_recent(gateway, NOW, full=True)
+    assert await rollup_recent(gateway.reports.rollup, NOW) == []
+    full = await rollup_recent(gateway.reports.rollup, NOW, full=True)
 
     assert [r.day for r in full] == ["2026-10-29"]
     assert await calls_by_day(gateway) == {"2026-10-29": 1}
@@ -74,7 +75,7 @@ async def test_a_rollup_reads_a_page_at_a_time_and_lets_requests_in_between(
     task = asyncio.create_task(other_request())
     await asyncio.sleep(0)
     started = turns
-    [rollup] = await rollup_recent(gateway, NOW)
+    [rollup] = await rollup_recent(gateway.reports.rollup, NOW)
     task.cancel()
 
     assert rollup.calls == 10 and rollup.prompt_tokens == 10 * 10

@@ -28,7 +28,7 @@ async def test_each_attempt_is_a_child_span_and_429s_are_counted_per_deployment(
     telemetry = setup.active()
     assert telemetry is not None
     router.wrap_deployments(lambda d: TracedDeployment(d, telemetry))
-    chat_model = TracedChatModel(router, telemetry, models=None)
+    chat_model = TracedChatModel(router, telemetry, groups=None)
 
     result = await chat_model.complete(routing_chat())
     clock.advance(3.0)  # a's cooldown (its Retry-After) is over: the stream tries it again

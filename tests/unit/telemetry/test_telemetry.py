@@ -151,7 +151,7 @@ async def test_queue_depth_gauge_reads_the_sampled_depth(
 
     telemetry = setup.active()
     assert telemetry is not None
-    assert await sample_queue(gateway, telemetry.instruments) == 1
+    assert await sample_queue(gateway.queue, telemetry.instruments) == 1
     [depth] = captured.points("gateway.queue.depth")
     assert depth.value == 1
 
