@@ -21,8 +21,8 @@ from shared.handlers.chat import (
     session_view,
     stream_message,
 )
-from shared.handlers.streaming import SSE_MEDIA_TYPE, wants_stream
 from shared.http.request import read_json, session_id_param
+from shared.http.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_frames, wants_stream
 
 bp = func.Blueprint()
 
@@ -77,7 +77,9 @@ async def chat_message(req: Request) -> Response:
         if streamed:
             stream = await stream_message(*args)
             return StreamingResponse(
-                stream.frames, media_type=SSE_MEDIA_TYPE, headers=stream.headers
+                sse_frames(stream.events, ctx.request_id),
+                media_type=SSE_MEDIA_TYPE,
+                headers={**SSE_HEADERS, **stream.headers},
             )
         return answer_response(await post_message(*args))
 

@@ -11,9 +11,10 @@ from azurefunctions.extensions.http.fastapi import (
 )
 
 from functions.http_frame import Context, answer_response, serve
-from shared.handlers.streaming import SSE_MEDIA_TYPE, open_usecase_stream, wants_stream
+from shared.handlers.streaming import open_usecase_stream
 from shared.handlers.usecases import list_usecases, run_usecase
 from shared.http.request import header, preferences, read_json, route_param
+from shared.http.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_frames, wants_stream
 
 bp = func.Blueprint()
 
@@ -37,7 +38,9 @@ async def usecase_run(req: Request) -> Response:
                 ctx.gateway.usecases, ctx.caller, usecase_id, body, ctx.request_id
             )
             return StreamingResponse(
-                stream.frames, media_type=SSE_MEDIA_TYPE, headers=stream.headers
+                sse_frames(stream.events, ctx.request_id),
+                media_type=SSE_MEDIA_TYPE,
+                headers={**SSE_HEADERS, **stream.headers},
             )
         prefer_async = "respond-async" in preferences(request.headers)
         answer = await run_usecase(

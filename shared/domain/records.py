@@ -124,6 +124,29 @@ JobStatus = Literal["queued", "running", "answered", "succeeded", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
+class JobError:
+    """Why a job failed: the code and message its call would have been answered with."""
+
+    code: str
+    message: str
+    request_id: str
+    details: Any = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "request_id": self.request_id,
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> JobError:
+        # A transient failure noted on a job that is still queued may carry no request id.
+        return cls(doc["code"], doc["message"], doc.get("request_id", ""), doc.get("details"))
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     id: str
     business_unit: str
@@ -135,7 +158,7 @@ class Job:
     updated_at: datetime
     expires_at: datetime
     result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
+    error: JobError | None = None
     attempts: int = 0
     # While running: until when the current delivery owns the job (another waits for it), and
     # which process holds it (shared/domain/holder.py), so a holder known to be gone is not
@@ -157,7 +180,7 @@ class Job:
             "updated_at": iso(self.updated_at),
             "expires_at": iso(self.expires_at),
             "result": self.result,
-            "error": self.error,
+            "error": self.error.to_doc() if self.error else None,
             "attempts": self.attempts,
             "lease_until": iso(self.lease_until) if self.lease_until else None,
             "lease_holder": self.lease_holder,
@@ -177,7 +200,7 @@ class Job:
             updated_at=from_iso(doc["updated_at"]),
             expires_at=from_iso(doc["expires_at"]),
             result=doc.get("result"),
-            error=doc.get("error"),
+            error=JobError.from_doc(doc["error"]) if doc.get("error") else None,
             attempts=int(doc.get("attempts", 0)),
             lease_until=from_iso(lease) if lease else None,
             lease_holder=str(doc.get("lease_holder") or ""),

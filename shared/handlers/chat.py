@@ -32,7 +32,7 @@ from shared.handlers.chat_prompt import fit_prompt, prompt_budget
 from shared.handlers.deps import ChatDeps
 from shared.handlers.output import truncated
 from shared.handlers.prepare import PreparedCall
-from shared.handlers.streaming import SseStream, open_stream
+from shared.handlers.streaming import ReplyStream, open_stream
 from shared.handlers.usecase_call import Answer, metered_call
 from shared.handlers.validation import validate
 from shared.ports import AlreadyExists, ConcurrencyConflict
@@ -239,7 +239,7 @@ async def post_message(
 
 async def stream_message(
     deps: ChatDeps, caller: Caller, session_id: str, body: Any, request_id: str
-) -> SseStream:
+) -> ReplyStream:
     """SSE; the turn is stored once the stream has ended (a cancelled one stores nothing)."""
     turn_call = await prepare_turn(deps, caller, session_id, body, request_id)
 

@@ -28,14 +28,13 @@ from typing import Any, Literal
 from shared.domain.caller import Caller
 from shared.domain.errors import GatewayError, NotFound, ServiceUnavailable
 from shared.domain.holder import THIS_PROCESS, known_gone
-from shared.domain.records import Job
+from shared.domain.records import Job, JobError
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.domain.usage import UsageRecord
 from shared.handlers.deps import UseCaseDeps
 from shared.handlers.overflow import job_message, look_again
 from shared.handlers.prepare import prepare_validated
 from shared.handlers.usecase_call import execute
-from shared.http.error_map import error_body
 from shared.ports import ConcurrencyConflict, StoreUnavailable
 
 log = logging.getLogger("gateway.overflow")
@@ -99,7 +98,7 @@ async def _process(deps: UseCaseDeps, job_id: str, unit: str) -> WorkerOutcome:
     if job.attempts:
         await _settle_cut_off_attempt(deps, job)
     if job.attempts >= deps.jobs.max_attempts:
-        await _give_up(deps, job, (job.error or {}).get("message", "its attempts were cut off"))
+        await _give_up(deps, job, job.error.message if job.error else "its attempts were cut off")
         return "complete"
     return await _attempt(deps, job)
 
@@ -166,18 +165,20 @@ async def _attempt(deps: UseCaseDeps, job: Job) -> WorkerOutcome:
 async def _retry(deps: UseCaseDeps, job: Job, attempt: int, exc: Exception) -> WorkerOutcome:
     """A transient failure (the model service, or the store that must record the answer):
     try again after a backoff, in a new message; fail once the attempts are spent."""
-    reason = {"code": "transient_failure", "message": _reason(exc)}
+    reason = JobError("transient_failure", _reason(exc), job.id)
     if attempt >= deps.jobs.max_attempts:
         last = replace(job, attempts=attempt)
         await _settle_cut_off_attempt(deps, last)  # an answer not saved: billed all the same
-        await _give_up(deps, last, reason["message"])
+        await _give_up(deps, last, reason.message)
         return "complete"
     when = deps.calls.now() + timedelta(seconds=_backoff(attempt))
     # If the store cannot take this, the job stays running under a lease nobody holds any more
     # (this process no longer runs it): the next delivery takes over at once.
     await _quietly(_save(deps, job, status="queued", lease_until=None, error=reason))
     await deps.jobs.queue.send(job_message(job, f"retry{attempt}"), scheduled_at=when)
-    log.info("job %s: attempt %d failed (%s); retrying at %s", job.id, attempt, reason, when)
+    log.info(
+        "job %s: attempt %d failed (%s); retrying at %s", job.id, attempt, reason.message, when
+    )
     return "reschedule"
 
 
@@ -230,7 +231,7 @@ async def _give_up(deps: UseCaseDeps, job: Job, reason: str) -> None:
 
 async def _fail(deps: UseCaseDeps, job: Job, exc: GatewayError) -> None:
     latest = await deps.jobs.jobs.get(job.business_unit, job.id) or job
-    error = error_body(exc, job.id)["error"]
+    error = JobError(exc.code, exc.message, job.id, exc.details)
     await _save(deps, latest, status="failed", error=error, lease_until=None)
 
 

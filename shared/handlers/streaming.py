@@ -1,8 +1,8 @@
-"""Server-sent events for a prepared call, metered exactly like a call that is not streamed.
+"""A streamed reply to a prepared call, metered exactly like a call that is not streamed.
 
-Frames: ``event: delta`` ``{"text"}`` per upstream delta, then ``event: done`` with the usage and
-request id, or ``event: error`` with the standard error body when upstream fails after the first
-byte (the status line has gone by then). https://html.spec.whatwg.org/multipage/server-sent-events.html
+Events: a ``Delta`` per upstream delta, then ``Done`` with the usage and request id, or
+``Failed`` when upstream fails after the first delta (shared/http/sse.py frames them as
+server-sent events; by then the status line has gone).
 
 Nothing is sent before the first upstream event: ``open_stream`` admits the call and waits for it,
 so validation, 413, no capacity and an upstream refusal are still JSON errors with their status.
@@ -20,10 +20,9 @@ every later await too, so a plain ``await`` in ``finally`` would be cut short.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,62 +36,62 @@ from shared.handlers.output import truncated
 from shared.handlers.prepare import PreparedCall, find_usecase, prepare
 from shared.handlers.shielded import shielded
 from shared.handlers.usecase_call import answer_from_cache, cache_answer, plan_of, usage_record
-from shared.http.error_map import error_body, to_gateway_error
 from shared.metering.meter import Reservation
 from shared.metering.money import plain
 
 log = logging.getLogger("gateway.streaming")
-
-SSE_MEDIA_TYPE = "text/event-stream"
-# No caching anywhere; X-Accel-Buffering stops nginx-style proxies from holding frames back.
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 # Called once the reply is complete and metered; returns extra fields for the "done" event.
 OnComplete = Callable[[ChatResult, UsageRecord], Awaitable[dict[str, Any]]]
 Ending = Literal["settled", "release", "cancelled", "error"]
 
 
-def sse_frame(event: str, data: Mapping[str, Any]) -> bytes:
-    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return f"event: {event}\ndata: {payload}\n\n".encode()
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A piece of the reply's text."""
 
-
-def wants_stream(body: Any, accept: str) -> bool:
-    """``"stream"`` in the body decides (popped before validation); else the Accept header."""
-    if isinstance(body, dict) and "stream" in body:
-        value = body.pop("stream")
-        if not isinstance(value, bool):
-            raise BadRequest(
-                "request body failed validation",
-                code="validation_failed",
-                details=[{"loc": ["stream"], "msg": "must be true or false", "type": "bool_type"}],
-            )
-        return value
-    return any(part.split(";")[0].strip().lower() == SSE_MEDIA_TYPE for part in accept.split(","))
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
-class SseStream:
-    frames: AsyncGenerator[bytes, None]
-    # The SSE headers plus the meter's (e.g. a soft-budget warning), known once admitted.
+class Done:
+    """The reply is complete and metered: usage, request id, model and the caller's extras."""
+
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Upstream failed after the first delta; the error map turns it into an error frame."""
+
+    error: Exception
+
+
+ReplyEvent = Delta | Done | Failed
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStream:
+    events: AsyncGenerator[ReplyEvent, None]
+    # The meter's response headers (e.g. a soft-budget warning), known once admitted.
     headers: dict[str, str]
 
 
 async def open_stream(
     deps: CallDeps, call: PreparedCall, *, on_complete: OnComplete | None = None
-) -> SseStream:
+) -> ReplyStream:
     """Admit, call, wait for the first event; errors up to here raise (→ a JSON error)."""
-    headers = dict(SSE_HEADERS)
-    frames = _frames(deps, call, on_complete, headers)
+    headers: dict[str, str] = {}
+    events = _events(deps, call, on_complete, headers)
     # Started here, the generator is also closed by the event loop's finaliser if the server
     # drops the response before iterating it, so its ``finally`` (metering) still runs.
-    first = await anext(frames)
-    return SseStream(_prepend(first, frames), headers)
+    first = await anext(events)
+    return ReplyStream(_prepend(first, events), headers)
 
 
 async def open_usecase_stream(
     deps: UseCaseDeps, caller: Caller, usecase_id: str, body: Any, request_id: str
-) -> SseStream:
+) -> ReplyStream:
     """POST /api/v1/{usecase} with streaming: text use cases only; the cache still applies."""
     usecase = find_usecase(deps.catalog, caller, usecase_id)
     calls = deps.calls
@@ -105,7 +104,7 @@ async def open_usecase_stream(
     call = prepare(usecase, caller, body, request_id, calls.groups)
     hit = await answer_from_cache(calls, call, time.perf_counter())
     if hit is not None:
-        return SseStream(_replay(hit.body, call.usecase.output.field), dict(SSE_HEADERS))
+        return ReplyStream(_replay(hit.body, call.usecase.output.field), {})
 
     async def fill_cache(result: ChatResult, record: UsageRecord) -> dict[str, Any]:
         await cache_answer(calls, call, result)
@@ -114,14 +113,15 @@ async def open_usecase_stream(
     return await open_stream(calls, call, on_complete=fill_cache)
 
 
-async def _replay(body: dict[str, Any], text_field: str) -> AsyncGenerator[bytes, None]:
+async def _replay(body: dict[str, Any], text_field: str) -> AsyncGenerator[ReplyEvent, None]:
     """A cache hit (already metered) as one delta and the done event."""
-    done = {k: v for k, v in body.items() if k != text_field}
-    yield sse_frame("delta", {"text": body[text_field]})
-    yield sse_frame("done", done)
+    yield Delta(body[text_field])
+    yield Done({k: v for k, v in body.items() if k != text_field})
 
 
-async def _prepend(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+async def _prepend(
+    first: ReplyEvent, rest: AsyncGenerator[ReplyEvent, None]
+) -> AsyncGenerator[ReplyEvent, None]:
     try:
         yield first
         async for frame in rest:
@@ -152,9 +152,9 @@ class _Progress:
         )
 
 
-async def _frames(
+async def _events(
     deps: CallDeps, call: PreparedCall, on_complete: OnComplete | None, headers: dict[str, str]
-) -> AsyncGenerator[bytes, None]:
+) -> AsyncGenerator[ReplyEvent, None]:
     request = call.request
     reservation = await deps.meter.admit(plan_of(call, request))
     headers.update(reservation.headers)
@@ -165,7 +165,7 @@ async def _frames(
             if isinstance(event, StreamDelta):
                 progress.received.append(event.text)
                 sent = True
-                yield sse_frame("delta", {"text": event.text})
+                yield Delta(event.text)
                 continue
             result = event.result
             record = progress.record(result.usage, result, "ok")
@@ -173,8 +173,7 @@ async def _frames(
             progress.ending = "settled"
             extra = await on_complete(result, record) if on_complete else {}
             sent = True
-            yield sse_frame(
-                "done",
+            yield Done(
                 {
                     "usage": result.usage.as_dict(),
                     "request_id": request.request_id,
@@ -184,7 +183,7 @@ async def _frames(
                     "cost": plain(priced.cost),
                     "currency": priced.currency,
                     **extra,
-                },
+                }
             )
             return
         raise UpstreamUnavailable("the model's stream ended without its final event")
@@ -193,8 +192,7 @@ async def _frames(
             progress.ending = "error" if progress.received else "release"
         if not sent:
             raise
-        error = to_gateway_error(exc, request.request_id)
-        yield sse_frame("error", error_body(error, request.request_id))
+        yield Failed(exc)
     finally:
         if progress.ending == "settled":
             await _aclose(progress.upstream)

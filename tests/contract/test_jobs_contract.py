@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.domain.records import Job
+from shared.domain.records import Job, JobError
 from shared.ports import AlreadyExists, ConcurrencyConflict, JobStore
 
 from . import ContractClock
@@ -64,7 +64,7 @@ async def test_replace_stores_result_and_error(
         attempts=2,
         updated_at=clock.now(),
         result={"content": "summary", "usage": {"prompt_tokens": 10}},
-        error={"code": "retried", "detail": ["429", "ok"]},
+        error=JobError("retried", "took two tries", created.id, details=["429", "ok"]),
     )
 
     replaced = await jobs.replace(done)

@@ -21,6 +21,7 @@ from shared.domain.chat import ChatRequest, StreamDelta, StreamEvent
 from shared.domain.usage import UsageRecord
 from shared.handlers.chat import stream_message
 from shared.handlers.shielded import drain
+from shared.handlers.streaming import ReplyEvent
 from shared.metering.meter import Reservation
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
@@ -56,12 +57,12 @@ def chat() -> HoldingChatModel:
 
 async def start_chat_stream(
     gateway: Gateway, client: httpx.AsyncClient
-) -> AsyncGenerator[bytes, None]:
+) -> AsyncGenerator[ReplyEvent, None]:
     session = (await client.post("/api/v1/chat/sessions", headers=HEADERS)).json()
     caller = Caller("marketing", "alice@contoso.com")
     body = {"content": "hi"}
     stream = await stream_message(gateway.chat, caller, session["session_id"], body, REQUEST_ID)
-    return stream.frames
+    return stream.events
 
 
 async def assert_cancelled_record(gateway: Gateway, chat: HoldingChatModel, received: int) -> None:

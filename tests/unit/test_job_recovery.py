@@ -121,7 +121,7 @@ async def test_a_job_whose_answer_cannot_be_saved_ends_failed_never_running(
     assert outcomes == ["reschedule"] * (attempts - 1) + ["complete"]
     job = await job_of(gateway, body)
     assert job.status == "failed" and job.error is not None
-    assert "could not record the job's answer" in job.error["message"]
+    assert "could not record the job's answer" in job.error.message
     # Every call was paid; each one a later attempt found unsettled is billed as interrupted.
     rows = await ledger(gateway)
     assert len(chat.calls) == attempts

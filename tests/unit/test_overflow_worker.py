@@ -79,8 +79,8 @@ async def test_transient_failures_are_retried_later_then_fail_the_job_with_its_r
     assert len(chat.calls) == attempts
     job = await gateway.stores.jobs.get("marketing", body["job_id"])
     assert job is not None and job.status == "failed" and job.error is not None
-    assert job.error["code"] == "job_attempts_exhausted"
-    assert "model service was unavailable" in job.error["message"]
+    assert job.error.code == "job_attempts_exhausted"
+    assert "model service was unavailable" in job.error.message
     assert await records(gateway) == []  # failed upstream: nothing billed, nothing metered
     # Each retry was a new message scheduled later, never the same one redelivered at once.
     assert await gateway.queue.depth() == 1  # only the original message is visible now

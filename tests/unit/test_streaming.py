@@ -23,7 +23,7 @@ from shared.domain.chat import (
 )
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.domain.usage import UsageRecord
-from shared.handlers import streaming
+from shared.http.sse import wants_stream
 from tests.conftest import HEADERS
 from tests.fakes import FakeChatModel
 
@@ -175,7 +175,7 @@ async def test_upstream_failing_mid_stream_ends_with_an_error_event(
 
 def test_stream_flag_and_accept_header() -> None:
     body: dict[str, Any] = {"text": "x", "stream": False}
-    assert streaming.wants_stream(body, "text/event-stream") is False
+    assert wants_stream(body, "text/event-stream") is False
     assert body == {"text": "x"}
-    assert streaming.wants_stream({}, "application/json, text/event-stream;q=0.9") is True
-    assert streaming.wants_stream({}, "application/json") is False
+    assert wants_stream({}, "application/json, text/event-stream;q=0.9") is True
+    assert wants_stream({}, "application/json") is False
