@@ -6,13 +6,12 @@ from typing import Any
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import (
-    JSONResponse,
     Request,
     Response,
     StreamingResponse,
 )
 
-from functions.http_frame import Context, answer_response, serve
+from functions.http_frame import Context, model_response, serve
 from shared.handlers.chat import (
     create_session,
     delete_session,
@@ -40,8 +39,8 @@ async def chat_session_create(req: Request) -> Response:
         if _has_body(request):
             body = await read_json(request, ctx.gateway.settings.gateway_max_body_bytes)
         created = await create_session(ctx.gateway.chat, ctx.caller, body)
-        location = f"/api/v1/chat/sessions/{created['session_id']}"
-        return JSONResponse(created, status_code=201, headers={"Location": location})
+        location = f"/api/v1/chat/sessions/{created.session_id}"
+        return model_response(created, 201, {"Location": location})
 
     return await serve(req, handle)
 
@@ -58,7 +57,7 @@ async def chat_session(req: Request) -> Response:
             await delete_session(ctx.gateway.chat, ctx.caller, session_id)
             return Response(status_code=204)
         session = await load_session(ctx.gateway.chat, ctx.caller, session_id)
-        return JSONResponse(session_view(ctx.gateway.chat, session))
+        return model_response(session_view(ctx.gateway.chat, session))
 
     return await serve(req, handle)
 
@@ -81,6 +80,7 @@ async def chat_message(req: Request) -> Response:
                 media_type=SSE_MEDIA_TYPE,
                 headers={**SSE_HEADERS, **stream.headers},
             )
-        return answer_response(await post_message(*args))
+        turn = await post_message(*args)
+        return model_response(turn.reply, headers=turn.headers)
 
     return await serve(req, handle)

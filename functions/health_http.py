@@ -24,9 +24,11 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
-from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
+from azurefunctions.extensions.http.fastapi import Request, Response
 
-from functions.http_frame import new_request_id
+from functions.http_frame import model_response, new_request_id
+from shared.handlers.results import ErrorDetail
+from shared.http.answers import Liveness, NotReady, ReadinessReport
 
 if TYPE_CHECKING:
     from shared.composition.root import Gateway
@@ -40,7 +42,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health_live(req: Request) -> Response:
-    return JSONResponse({"status": "ok"}, headers={**NO_STORE, "x-request-id": new_request_id()})
+    return model_response(
+        Liveness(status="ok"), headers={**NO_STORE, "x-request-id": new_request_id()}
+    )
 
 
 @bp.route(route="health/ready", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -55,14 +59,16 @@ async def health_ready(req: Request) -> Response:
         status, body = 503, _report({"gateway": {"status": "fail"}})
     else:
         status, body = await readiness(gateway)
-    if status != 200:
-        body["error"] = {
-            "code": "not_ready",
-            "message": "the gateway is not ready; see checks",
-            "request_id": request_id,
-            "details": None,
-        }
-    return JSONResponse(body, status_code=status, headers={**NO_STORE, "x-request-id": request_id})
+    headers = {**NO_STORE, "x-request-id": request_id}
+    if status == 200:
+        return model_response(ReadinessReport(**body), headers=headers)
+    error = ErrorDetail(
+        code="not_ready",
+        message="the gateway is not ready; see checks",
+        request_id=request_id,
+        details=None,
+    )
+    return model_response(NotReady(**body, error=error), status, headers)
 
 
 async def readiness(gateway: Gateway) -> tuple[int, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The frame around every HTTP function: request id, caller, error map, response headers."""
+"""The frame around every HTTP function: request id, caller, error map, and how a handler's
+typed result becomes a response (status, headers, JSON body)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shared.composition import root
 from shared.domain.caller import Caller
+from shared.handlers.results import Queued, UseCaseAnswer
 from shared.http.error_map import error_response
 from shared.telemetry import observe_request
 
 if TYPE_CHECKING:
     from shared.composition.root import Gateway
-    from shared.handlers.usecase_call import Answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +50,21 @@ class AnswerResponse(JSONResponse):
         return _ENCODE_JSON(content).encode("utf-8")
 
 
-def answer_response(answer: Answer) -> JSONResponse:
-    return AnswerResponse(answer.body, status_code=answer.status, headers=answer.headers)
+def model_response(
+    result: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A handler's result as JSON; a field it left unset is absent from the body."""
+    body = result.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return AnswerResponse(body, status_code=status_code, headers=headers)
+
+
+def answer_response(answer: UseCaseAnswer | Queued) -> JSONResponse:
+    """A use case's answer (200, with the meter's headers), or its queued job (202)."""
+    if isinstance(answer, Queued):
+        job = answer.accepted
+        headers = {"Location": job.location, "Retry-After": str(answer.retry_after_seconds)}
+        return model_response(job, 202, headers)
+    return AnswerResponse(answer.body(), status_code=200, headers=answer.headers)
 
 
 async def serve(request: Request, handler: Handler) -> Response:

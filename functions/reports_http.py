@@ -9,16 +9,15 @@ from datetime import UTC
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import (
     HTMLResponse,
-    JSONResponse,
     Request,
     Response,
 )
 
 from functions.dev_signin_http import signin_redirect
-from functions.http_frame import Context, serve
-from shared.handlers.reports import chargeback
+from functions.http_frame import Context, model_response, serve
+from shared.handlers.reports import chargeback, report_answer
 from shared.metering.report_render import HTML_CSP, csv_filename, render_csv, render_html
-from shared.metering.reports import Report, ReportQuery, parse_query, report_json
+from shared.metering.reports import Report, ReportQuery, parse_query
 
 bp = func.Blueprint()
 
@@ -49,7 +48,7 @@ async def chargeback_report(req: Request) -> Response:
         query = _query(request, ctx)
         report = await chargeback(ctx.gateway.reports, ctx.caller, query)
         if not _wants_csv(request, query):
-            return JSONResponse(report_json(report), headers=_headers(report))
+            return model_response(report_answer(report), headers=_headers(report))
         disposition = f"attachment; filename={csv_filename(report)}"
         return Response(
             render_csv(report).encode("utf-8"),

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import (
-    JSONResponse,
     Request,
     Response,
     StreamingResponse,
 )
 
-from functions.http_frame import Context, answer_response, serve
+from functions.http_frame import Context, answer_response, model_response, serve
 from shared.handlers.streaming import open_usecase_stream
 from shared.handlers.usecases import list_usecases, run_usecase
 from shared.http.request import header, preferences, read_json, route_param
@@ -22,7 +21,7 @@ bp = func.Blueprint()
 @bp.route(route="v1/usecases", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def usecases_list(req: Request) -> Response:
     async def handle(request: Request, ctx: Context) -> Response:
-        return JSONResponse(list_usecases(ctx.gateway.catalog, ctx.caller))
+        return model_response(list_usecases(ctx.gateway.catalog, ctx.caller))
 
     return await serve(req, handle)
 

@@ -32,8 +32,16 @@ from shared.handlers.chat_prompt import fit_prompt, prompt_budget
 from shared.handlers.deps import ChatDeps
 from shared.handlers.output import truncated
 from shared.handlers.prepare import PreparedCall
+from shared.handlers.results import (
+    ChatReply,
+    ChatTurnAnswer,
+    SessionCreated,
+    SessionTurn,
+    SessionView,
+    TokenUsage,
+)
 from shared.handlers.streaming import ReplyStream, open_stream
-from shared.handlers.usecase_call import Answer, metered_call
+from shared.handlers.usecase_call import metered_call
 from shared.handlers.validation import validate
 from shared.ports import AlreadyExists, ConcurrencyConflict
 
@@ -71,7 +79,7 @@ def chat_usecase(catalog: Catalog, caller: Caller, usecase_id: str) -> UseCase:
     return usecase
 
 
-async def create_session(deps: ChatDeps, caller: Caller, body: Any) -> dict[str, Any]:
+async def create_session(deps: ChatDeps, caller: Caller, body: Any) -> SessionCreated:
     usecase = chat_usecase(deps.catalog, caller, validate(CreateSession, body).use_case)
     now = deps.calls.now()
     expires = now + timedelta(seconds=deps.ttl_seconds)
@@ -83,7 +91,12 @@ async def create_session(deps: ChatDeps, caller: Caller, body: Any) -> dict[str,
             await deps.sessions.create(session)
         except AlreadyExists:
             continue
-        return {"session_id": session.id, "use_case": usecase.id, **_limits(deps, session)}
+        return SessionCreated(
+            session_id=session.id,
+            use_case=usecase.id,
+            expires_at=session.expires_at,
+            max_turns=deps.max_turns,
+        )
     raise Conflict("could not allocate a session id; retry", code="session_id_collision")
 
 
@@ -103,32 +116,26 @@ async def delete_session(deps: ChatDeps, caller: Caller, session_id: str) -> Non
     await deps.sessions.delete(caller.business_unit, session_id)
 
 
-def session_view(deps: ChatDeps, session: ChatSession) -> dict[str, Any]:
-    return {
-        "session_id": session.id,
-        "use_case": session.use_case,
-        "created_at": session.created_at.isoformat(),
-        "updated_at": session.updated_at.isoformat(),
-        **_limits(deps, session),
-        "turns": [
-            {
-                "turn": n,
-                "request_id": t.request_id,
-                "user": t.user,
-                "assistant": t.assistant,
-                "usage": t.usage.as_dict(),
-                "at": t.at.isoformat(),
-            }
+def session_view(deps: ChatDeps, session: ChatSession) -> SessionView:
+    return SessionView(
+        session_id=session.id,
+        use_case=session.use_case,
+        created_at=session.created_at,
+        updated_at=session.updated_at,
+        expires_at=session.expires_at,
+        max_turns=deps.max_turns,
+        turns=[
+            SessionTurn(
+                turn=n,
+                request_id=t.request_id,
+                user=t.user,
+                assistant=t.assistant,
+                usage=TokenUsage.of(t.usage),
+                at=t.at,
+            )
             for n, t in enumerate(session.turns, start=1)
         ],
-    }
-
-
-def _limits(deps: ChatDeps, session: ChatSession) -> dict[str, Any]:
-    return {
-        "expires_at": session.expires_at.isoformat(),
-        "max_turns": deps.max_turns,
-    }
+    )
 
 
 def _check_room(deps: ChatDeps, session: ChatSession) -> None:
@@ -217,24 +224,24 @@ def _turn_fields(turn_call: TurnCall, stored: ChatSession) -> dict[str, Any]:
 
 async def post_message(
     deps: ChatDeps, caller: Caller, session_id: str, body: Any, request_id: str
-) -> Answer:
+) -> ChatTurnAnswer:
     turn_call = await prepare_turn(deps, caller, session_id, body, request_id)
     result, _, headers, _ = await metered_call(deps.calls, turn_call.call, request_id, None)
     turn = _turn(deps, turn_call, result)
     stored = await append_turn(deps, turn_call, turn)
-    return Answer(
-        200,
-        {
-            "reply": turn.assistant,
-            "finish_reason": result.finish_reason,
-            "truncated": truncated(result.finish_reason),
-            "usage": result.usage.as_dict(),
-            "request_id": request_id,
-            "model": turn_call.call.model,
-            **_turn_fields(turn_call, stored),
-        },
-        headers,
+    reply = ChatReply(
+        reply=turn.assistant,
+        finish_reason=result.finish_reason,
+        truncated=truncated(result.finish_reason),
+        usage=TokenUsage.of(result.usage),
+        request_id=request_id,
+        model=turn_call.call.model,
+        turns_dropped=turn_call.turns_dropped,
+        turn=len(stored.turns),
+        session_id=stored.id,
+        expires_at=stored.expires_at,
     )
+    return ChatTurnAnswer(reply, headers)
 
 
 async def stream_message(

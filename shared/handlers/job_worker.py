@@ -158,7 +158,7 @@ async def _attempt(deps: UseCaseDeps, job: Job) -> WorkerOutcome:
     finally:
         _running.discard(job.id)
     latest = await deps.jobs.jobs.get(job.business_unit, job.id) or current
-    await _save(deps, latest, status="succeeded", result=answer.body, lease_until=None)
+    await _save(deps, latest, status="succeeded", result=answer.body(), lease_until=None)
     return "complete"
 
 

@@ -14,7 +14,7 @@ from shared.domain.errors import NotFound
 from shared.domain.records import Job, QueueMessage
 from shared.handlers.deps import UseCaseDeps
 from shared.handlers.prepare import PreparedCall
-from shared.handlers.usecase_call import Answer
+from shared.handlers.results import ErrorDetail, JobAccepted, JobView, Queued
 from shared.ports import JobStore
 
 
@@ -22,7 +22,7 @@ def job_location(job_id: str) -> str:
     return f"/api/v1/jobs/{job_id}"
 
 
-async def enqueue(deps: UseCaseDeps, call: PreparedCall, retry_after: float) -> Answer:
+async def enqueue(deps: UseCaseDeps, call: PreparedCall, retry_after: float) -> Queued:
     now = deps.calls.now()
     job = Job(
         id=call.request.request_id,
@@ -37,17 +37,10 @@ async def enqueue(deps: UseCaseDeps, call: PreparedCall, retry_after: float) -> 
     )
     await deps.jobs.jobs.create(job)
     await deps.jobs.queue.send(job_message(job))
-    wait = max(1, round(retry_after))
-    return Answer(
-        202,
-        {
-            "job_id": job.id,
-            "status": job.status,
-            "request_id": job.id,
-            "location": job_location(job.id),
-        },
-        {"Location": job_location(job.id), "Retry-After": str(wait)},
+    accepted = JobAccepted(
+        job_id=job.id, status="queued", request_id=job.id, location=job_location(job.id)
     )
+    return Queued(accepted, retry_after_seconds=max(1, round(retry_after)))
 
 
 def job_message(job: Job, tag: str = "") -> QueueMessage:
@@ -69,22 +62,23 @@ def look_again(job_id: str, business_unit: str, tag: str) -> QueueMessage:
     )
 
 
-def job_view(job: Job) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "job_id": job.id,
-        "status": "running" if job.status == "answered" else job.status,
-        "use_case": job.use_case,
-        "created_at": job.created_at.isoformat(),
-        "updated_at": job.updated_at.isoformat(),
-    }
+def job_view(job: Job) -> JobView:
+    outcome: dict[str, Any] = {}
     if job.status == "succeeded":
-        view["result"] = job.result
+        outcome["result"] = job.result
     if job.status == "failed":
-        view["error"] = job.error
-    return view
+        outcome["error"] = ErrorDetail(**job.error.to_doc()) if job.error else None
+    return JobView(
+        job_id=job.id,
+        status="running" if job.status == "answered" else job.status,
+        use_case=job.use_case,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        **outcome,
+    )
 
 
-async def read_job(jobs: JobStore, caller: Caller, job_id: str) -> dict[str, Any]:
+async def read_job(jobs: JobStore, caller: Caller, job_id: str) -> JobView:
     job = await jobs.get(caller.business_unit, job_id)
     # Another user's job is "not found": never reveal that it exists.
     if job is None or job.user_id != caller.user_id:

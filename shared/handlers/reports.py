@@ -1,13 +1,23 @@
 """The chargeback use case: who may read which units, rollups read (or recomputed first), rows
-aggregated. The report's shape and sums are shared/metering/reports.py's."""
+aggregated, and the answer built. The report's sums are shared/metering/reports.py's."""
 
 from __future__ import annotations
 
 from shared.domain.caller import Caller
 from shared.domain.errors import Forbidden
 from shared.handlers.deps import ReportDeps
+from shared.handlers.results import ChargebackReport, ChargebackRow
 from shared.handlers.rollups import refresh_stale, rollup_month
-from shared.metering.reports import FRESH_FOR, Report, ReportQuery, aggregate, report_row
+from shared.metering.money import REPORT_PRECISION, report_money
+from shared.metering.reports import (
+    COUNTS,
+    FRESH_FOR,
+    Report,
+    ReportQuery,
+    ReportRow,
+    aggregate,
+    report_row,
+)
 from shared.metering.rollup import months_between
 
 
@@ -40,3 +50,36 @@ async def chargeback(deps: ReportDeps, caller: Caller, query: ReportQuery) -> Re
     totals = aggregate(daily, ()) or [report_row((), [])]
     currency, now = currencies.pop(), deps.rollup.now()
     return Report(query, units, currency, tuple(rows), totals[0], tuple(daily), now, as_of)
+
+
+def row_answer(row: ReportRow, currency: str) -> ChargebackRow:
+    counts = {c: getattr(row, c) for c in (*COUNTS, "saved_tokens")}
+    money = {"cost": report_money(row.cost), "savings": report_money(row.savings)}
+    estimated = {
+        "estimated_calls": row.estimated_calls,
+        "estimated_cost": report_money(row.estimated_cost),
+    }
+    return ChargebackRow.model_validate(
+        {**dict(row.keys), **counts, **money, "currency": currency, **estimated}
+    )
+
+
+def report_answer(report: Report) -> ChargebackReport:
+    q = report.query
+    return ChargebackReport.model_validate(
+        {
+            "from": q.first,
+            "to": q.last,
+            "group_by": list(q.group_by),
+            "business_units": "all"
+            if report.business_units is None
+            else list(report.business_units),
+            "currency": report.currency,
+            "precision": str(REPORT_PRECISION),
+            "generated_at": report.generated_at,
+            "as_of": report.as_of,
+            "estimated_share": str(report.estimated_share),
+            "rows": [row_answer(r, report.currency) for r in report.rows],
+            "totals": row_answer(report.totals, report.currency),
+        }
+    )

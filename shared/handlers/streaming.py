@@ -104,7 +104,7 @@ async def open_usecase_stream(
     call = prepare(usecase, caller, body, request_id, calls.groups)
     hit = await answer_from_cache(calls, call, time.perf_counter())
     if hit is not None:
-        return ReplyStream(_replay(hit.body, call.usecase.output.field), {})
+        return ReplyStream(_replay(hit.body(), hit.output_field), {})
 
     async def fill_cache(result: ChatResult, record: UsageRecord) -> dict[str, Any]:
         await cache_answer(calls, call, result)

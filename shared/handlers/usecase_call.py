@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,24 +26,17 @@ from shared.domain.records import CachedCompletion
 from shared.domain.upstream import UpstreamError
 from shared.domain.usage import Outcome, UsageRecord
 from shared.handlers.deps import CallDeps
-from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output, truncated
+from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output
 from shared.handlers.prepare import PreparedCall
+from shared.handlers.results import UseCaseAnswer, UseCaseRef
 from shared.handlers.shielded import shielded
 from shared.metering.meter import Reservation
-from shared.metering.money import plain
 from shared.ports import StoreUnavailable
 
 OnAnswered = Callable[[dict[str, Any], UsageRecord], Awaitable[None]]
 Called = tuple[ChatResult, Any, dict[str, str], UsageRecord]
 
 log = logging.getLogger("gateway.usecase")
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def plan_of(call: PreparedCall, request: ChatRequest) -> CallPlan:
@@ -92,30 +85,35 @@ def usage_record(
     )
 
 
-def answer_body(
-    call: PreparedCall, output: Any, usage: TokenUsage, cached: bool, finish_reason: str
-) -> dict[str, Any]:
-    return {
-        call.usecase.output.field: output,
-        "finish_reason": finish_reason,
-        "truncated": truncated(finish_reason),
-        "usage": usage.as_dict(),
-        "cached": cached,
-        "request_id": call.request.request_id,
-        "model": call.model,
-        "use_case": {"id": call.usecase.id, "version": call.usecase.version},
-    }
-
-
-def with_cost(body: dict[str, Any], *records: UsageRecord) -> dict[str, Any]:
-    """The answer with what its calls cost, exactly, in the price table's currency: the sum of
+def usecase_answer(
+    call: PreparedCall,
+    output: Any,
+    usage: TokenUsage,
+    cached: bool,
+    finish_reason: str,
+    records: Sequence[UsageRecord],
+    headers: dict[str, str] | None = None,
+) -> UseCaseAnswer:
+    """The answer, with what its calls cost, exactly, in the price table's currency: the sum of
     its priced usage records (two when the output was retried; 0 for a gateway cache hit)."""
-    body["cost"] = plain(sum((r.cost for r in records), Decimal(0)))
-    body["currency"] = records[0].currency
-    return body
+    return UseCaseAnswer(
+        output_field=call.usecase.output.field,
+        output=output,
+        finish_reason=finish_reason,
+        usage=usage,
+        cached=cached,
+        request_id=call.request.request_id,
+        model=call.model,
+        use_case=UseCaseRef(id=call.usecase.id, version=call.usecase.version),
+        cost=sum((r.cost for r in records), Decimal(0)),
+        currency=records[0].currency,
+        headers=headers or {},
+    )
 
 
-async def answer_from_cache(deps: CallDeps, call: PreparedCall, started: float) -> Answer | None:
+async def answer_from_cache(
+    deps: CallDeps, call: PreparedCall, started: float
+) -> UseCaseAnswer | None:
     if call.cache_key is None:
         return None
     hit = await deps.cache.get(call.cache_key)
@@ -136,8 +134,7 @@ async def answer_from_cache(deps: CallDeps, call: PreparedCall, started: float) 
         now=deps.now(),
     )
     saved = await deps.meter.settle_cache_hit(record, avoided=hit.usage)
-    body = answer_body(call, output, zero, True, hit.finish_reason)
-    return Answer(200, with_cost(body, saved))
+    return usecase_answer(call, output, zero, True, hit.finish_reason, [saved])
 
 
 async def metered_call(
@@ -182,8 +179,10 @@ async def _call_and_settle(
         now=deps.now(),
     )
     if on_answered is not None and outcome == "ok":
-        body = answer_body(call, output, result.usage, False, result.finish_reason)
-        await on_answered(with_cost(body, deps.meter.price(record)), record)
+        answer = usecase_answer(
+            call, output, result.usage, False, result.finish_reason, [deps.meter.price(record)]
+        )
+        await on_answered(answer.body(), record)
     try:
         priced = await deps.meter.settle(reservation, record)
     except StoreUnavailable as exc:
@@ -214,7 +213,7 @@ async def cache_answer(deps: CallDeps, call: PreparedCall, result: ChatResult) -
 
 async def execute(
     deps: CallDeps, call: PreparedCall, *, on_answered: OnAnswered | None = None
-) -> Answer:
+) -> UseCaseAnswer:
     started = time.perf_counter()
     cached = await answer_from_cache(deps, call, started)
     if cached is not None:
@@ -243,5 +242,6 @@ async def execute(
                 details={"reason": str(output)},
             )
     await cache_answer(deps, call, result)
-    body = with_cost(answer_body(call, output, result.usage, False, result.finish_reason), *records)
-    return Answer(200, body, headers)
+    return usecase_answer(
+        call, output, result.usage, False, result.finish_reason, records, headers=headers
+    )

@@ -11,7 +11,8 @@ from shared.domain.upstream import NoCapacity
 from shared.handlers.deps import UseCaseDeps
 from shared.handlers.overflow import enqueue
 from shared.handlers.prepare import find_usecase, prepare
-from shared.handlers.usecase_call import Answer, execute
+from shared.handlers.results import Queued, UseCaseAnswer, UseCaseInfo, UseCaseList
+from shared.handlers.usecase_call import execute
 
 
 async def run_usecase(
@@ -22,7 +23,7 @@ async def run_usecase(
     request_id: str,
     *,
     prefer_async: bool,
-) -> Answer:
+) -> UseCaseAnswer | Queued:
     usecase = find_usecase(deps.catalog, caller, usecase_id)
     call = prepare(usecase, caller, body, request_id, deps.calls.groups)
     if prefer_async:
@@ -41,20 +42,20 @@ async def run_usecase(
         return await enqueue(deps, call, exc.retry_after)
 
 
-def list_usecases(catalog: Catalog, caller: Caller) -> dict[str, Any]:
-    return {
-        "use_cases": [
-            {
-                "id": u.id,
-                "version": u.version,
-                "description": u.description,
-                "kind": u.output.kind,
-                "async_allowed": u.async_allowed,
-                "max_input_tokens": u.max_input_tokens,
-                "max_output_tokens": u.max_output_tokens,
-                "input_schema": u.input_model.model_json_schema(),
-                "path": "/api/v1/chat/sessions" if u.output.kind == "chat" else f"/api/v1/{u.id}",
-            }
+def list_usecases(catalog: Catalog, caller: Caller) -> UseCaseList:
+    return UseCaseList(
+        use_cases=[
+            UseCaseInfo(
+                id=u.id,
+                version=u.version,
+                description=u.description,
+                kind=u.output.kind,
+                async_allowed=u.async_allowed,
+                max_input_tokens=u.max_input_tokens,
+                max_output_tokens=u.max_output_tokens,
+                input_schema=u.input_model.model_json_schema(),
+                path="/api/v1/chat/sessions" if u.output.kind == "chat" else f"/api/v1/{u.id}",
+            )
             for u in catalog.for_business_unit(caller.business_unit)
         ]
-    }
+    )

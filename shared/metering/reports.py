@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 from shared.domain.errors import BadRequest
 from shared.domain.usage import DailyRollup
-from shared.metering.money import REPORT_PRECISION, report_money
 
 GROUP_KEYS = ("business_unit", "use_case", "model", "day")
 DEFAULT_GROUP_BY = ("business_unit", "use_case", "model")
@@ -193,30 +192,3 @@ def report_row(keys: tuple[tuple[str, str], ...], rollups: Sequence[DailyRollup]
         estimated_calls=sum(r.estimated_calls for r in rollups),
         estimated_cost=sum((r.estimated_cost for r in rollups), Decimal(0)),
     )
-
-
-def row_json(row: ReportRow, currency: str) -> dict[str, Any]:
-    counts = {c: getattr(row, c) for c in (*COUNTS, "saved_tokens")}
-    money = {"cost": report_money(row.cost), "savings": report_money(row.savings)}
-    estimated = {
-        "estimated_calls": row.estimated_calls,
-        "estimated_cost": report_money(row.estimated_cost),
-    }
-    return {**dict(row.keys), **counts, **money, "currency": currency, **estimated}
-
-
-def report_json(report: Report) -> dict[str, Any]:
-    q = report.query
-    return {
-        "from": q.first.isoformat(),
-        "to": q.last.isoformat(),
-        "group_by": list(q.group_by),
-        "business_units": "all" if report.business_units is None else list(report.business_units),
-        "currency": report.currency,
-        "precision": str(REPORT_PRECISION),
-        "generated_at": report.generated_at.isoformat(),
-        "as_of": None if report.as_of is None else report.as_of.isoformat(),
-        "estimated_share": str(report.estimated_share),
-        "rows": [row_json(r, report.currency) for r in report.rows],
-        "totals": row_json(report.totals, report.currency),
-    }

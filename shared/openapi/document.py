@@ -11,7 +11,7 @@ promises an endpoint that answers 404.
 
 This module assembles the document and its shared components; the operations are built in
 usecases.py, chat.py and paths.py from the pieces in parts.py, and the answers' schemas come
-from the models in schemas.py.
+from the classes the handlers answer with (shared/handlers/results.py, shared/http/answers.py).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from pydantic import BaseModel
 
 from shared.auth.header_caller import USER_ID
 from shared.catalog import Catalog
+from shared.handlers import results as r
+from shared.http import answers as a
 from shared.http.request import SESSION_ID
-from shared.openapi import schemas as s
 from shared.openapi.chat import chat_schemas
 from shared.openapi.parts import REF, header_refs, ref
 from shared.openapi.paths import static_operations
@@ -48,9 +49,28 @@ ERRORS = {
 _PARAM = re.compile(r"\{[^}]*\}")
 
 
+# The classes the handlers and the HTTP layer answer with: their schemas are the document's.
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    a.ErrorResponse,
+    r.TokenUsage,
+    r.UseCaseRef,
+    r.JobAccepted,
+    r.JobView,
+    r.UseCaseList,
+    r.SessionCreated,
+    r.SessionView,
+    r.ChatReply,
+    r.ChargebackReport,
+    a.Liveness,
+    a.ReadinessReport,
+    a.NotReady,
+    a.DevSession,
+)
+
+
 def components(catalog: Catalog, settings: Settings) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in s.RESPONSE_MODELS:
+    for model in RESPONSE_MODELS:
         _add_model(schemas, model)
     for usecase in catalog.all():
         if usecase.output.kind != "chat":

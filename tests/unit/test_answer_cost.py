@@ -11,6 +11,7 @@ import httpx
 from shared.composition.root import Gateway
 from shared.domain.caller import Caller
 from shared.handlers.job_worker import process_job
+from shared.handlers.results import Queued
 from shared.handlers.usecases import run_usecase
 from shared.metering.money import plain
 from tests.conftest import HEADERS
@@ -47,10 +48,10 @@ async def test_a_job_result_carries_its_cost(gateway: Gateway) -> None:
         "job0000000000000002",
         prefer_async=True,
     )
-    job_id = answer.body["job_id"]
-    assert await process_job(
-        gateway.usecases, {"job_id": job_id, "business_unit": "marketing"}, 1
-    ) == ("complete")
+    assert isinstance(answer, Queued)
+    job_id = answer.accepted.job_id
+    body = {"job_id": job_id, "business_unit": "marketing"}
+    assert await process_job(gateway.usecases, body, 1) == "complete"
     job = await gateway.stores.jobs.get("marketing", job_id)
     assert job is not None and job.result is not None
     assert (job.result["cost"], job.result["currency"]) == await ledger_cost(gateway, job_id)

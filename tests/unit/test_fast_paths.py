@@ -14,12 +14,11 @@ import pytest
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
-from functions.http_frame import answer_response, new_request_id
+from functions.http_frame import AnswerResponse, new_request_id
 from shared.catalog import Catalog
 from shared.domain.chat import Message
 from shared.domain.usage import UsageRecord
 from shared.handlers.prepare import cache_key
-from shared.handlers.usecase_call import Answer
 from shared.http.request import header
 from shared.tokenizer import MEMO_ENTRIES, MEMO_TEXTS, Tokenizer
 
@@ -108,8 +107,8 @@ def test_utc_record_months_match_across_zones() -> None:
 
 def test_answers_render_as_starlettes_json_response() -> None:
     body = {"summary": "Résumé — 12%", "usage": {"n": 1, "x": 0.5}, "ok": True, "none": None}
-    ours = answer_response(Answer(200, body, {"x-budget-warning": "80%"}))
+    ours = AnswerResponse(body, status_code=200, headers={"x-budget-warning": "80%"})
     theirs = JSONResponse(body, status_code=200, headers={"x-budget-warning": "80%"})
     assert (ours.body, ours.raw_headers) == (theirs.body, theirs.raw_headers)
     with pytest.raises(ValueError):
-        answer_response(Answer(200, {"nan": float("nan")}))
+        AnswerResponse({"nan": float("nan")})

@@ -1,4 +1,4 @@
-"""The OpenAPI document: valid 3.1, true to the registered functions, and to real answers."""
+"""The OpenAPI document: valid 3.1, true to the registered functions and to the answers."""
 
 from __future__ import annotations
 
@@ -118,9 +118,12 @@ def test_jwt_mode_documents_a_bearer_token_instead_of_headers() -> None:
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
-async def test_real_answers_fit_their_documented_schemas(
+async def test_answers_built_outside_the_result_classes_fit_their_schemas(
     client: httpx.AsyncClient, gateway: Gateway, document: dict[str, Any]
 ) -> None:
+    # Jobs, sessions, listings, reports and health answer with the very classes the document's
+    # schemas come from. What is still built apart is checked here: a use case's answer (its
+    # field is named by the catalog) and the error map's body, and which statuses are documented.
     post = "/v1/summarize"
     answer = await client.post(f"/api{post}", json={"text": TEXT}, headers=HEADERS)
     check(document, post, "post", answer)
@@ -128,16 +131,10 @@ async def test_real_answers_fit_their_documented_schemas(
         f"/api{post}", json={"text": "other"}, headers={**HEADERS, "prefer": "respond-async"}
     )
     check(document, post, "post", queued)
-    job = await client.get(f"/api/v1/jobs/{queued.json()['job_id']}", headers=HEADERS)
-    check(document, "/v1/jobs/{job_id}", "get", job)
     invalid = await client.post(f"/api{post}", json={"text": ""}, headers=HEADERS)
     check(document, post, "post", invalid)
     anonymous = await client.post(f"/api{post}", json={"text": TEXT})
     check(document, post, "post", anonymous)
-    listed = await client.get("/api/v1/usecases", headers=HEADERS)
-    check(document, "/v1/usecases", "get", listed)
-    check(document, "/health", "get", await client.get("/api/health"))
-    check(document, "/health/ready", "get", await client.get("/api/health/ready"))
 
 
 async def test_the_document_is_served_and_written(

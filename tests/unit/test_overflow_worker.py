@@ -8,6 +8,7 @@ from shared.composition.root import Gateway
 from shared.domain.caller import Caller
 from shared.domain.upstream import NoCapacity, UpstreamUnavailable
 from shared.handlers.job_worker import process_job
+from shared.handlers.results import Queued
 from shared.handlers.usecases import run_usecase
 from tests.fakes import FakeChatModel
 
@@ -23,8 +24,8 @@ async def queue_job(gateway: Gateway, text: str = "Summarize me.") -> dict[str, 
         "job0000000000000001",
         prefer_async=True,
     )
-    assert answer.status == 202
-    return {"job_id": answer.body["job_id"], "business_unit": "marketing"}
+    assert isinstance(answer, Queued)
+    return {"job_id": answer.accepted.job_id, "business_unit": "marketing"}
 
 
 async def records(gateway: Gateway) -> list[str]:
