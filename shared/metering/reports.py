@@ -27,6 +27,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
 from shared.domain.errors import BadRequest
 from shared.domain.usage import DailyRollup
 
@@ -44,14 +55,100 @@ Format = Literal["json", "csv"]
 SHARE = Decimal("0.0001")
 
 
-@dataclass(frozen=True, slots=True)
-class ReportQuery:
-    first: date
-    last: date
+def _as_day(raw: Any) -> date | None:
+    if isinstance(raw, date):
+        return raw
+    try:
+        if isinstance(raw, str) and _DAY.fullmatch(raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    return None
+
+
+def _query_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("value_error", message)
+
+
+class ReportQuery(BaseModel):
+    """A report's query string, validated field by field; every problem is reported at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
     group_by: tuple[str, ...] = DEFAULT_GROUP_BY
     business_unit: str | None = None
     format: Format | None = None
     refresh: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _month_to_date(cls, data: Any, info: ValidationInfo) -> Any:
+        """By default the month to date: ``to`` today (UTC), ``from`` the first of to's month."""
+        if not isinstance(data, dict) or not info.context:
+            return data
+        data = {"to": info.context["today"], **data}
+        if "from" not in data:
+            last = _as_day(data["to"])
+            if last is not None:
+                data["from"] = last.replace(day=1)
+        return data
+
+    @field_validator("first", "last", mode="before")
+    @classmethod
+    def _calendar_day(cls, raw: Any) -> date:
+        day = _as_day(raw)
+        if day is None:
+            raise _query_error("expected a calendar date YYYY-MM-DD")
+        return day
+
+    @field_validator("last")
+    @classmethod
+    def _a_range(cls, last: date, info: ValidationInfo) -> date:
+        first = info.data.get("first")
+        if first is None:
+            return last
+        if first > last:
+            raise _query_error("must be on or after from")
+        days = (last - first).days + 1
+        if days > MAX_RANGE_DAYS:
+            raise _query_error(f"the range covers {days} days; at most {MAX_RANGE_DAYS}")
+        return last
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _group_keys(cls, raw: Any) -> tuple[str, ...]:
+        if not isinstance(raw, str):
+            return tuple(raw)
+        keys = tuple(dict.fromkeys(p.strip() for p in raw.split(",")))
+        if not keys or any(k not in GROUP_KEYS for k in keys):
+            raise _query_error(f"expected a comma-separated subset of {GROUP_KEYS}")
+        return keys
+
+    @field_validator("business_unit", mode="before")
+    @classmethod
+    def _unit(cls, raw: Any) -> Any:
+        if isinstance(raw, str) and not _UNIT.fullmatch(raw):
+            raise _query_error("not a business unit id")
+        return raw
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format(cls, raw: Any) -> Any:
+        if raw is not None and raw not in ("json", "csv"):
+            raise _query_error("expected json or csv")
+        return raw
+
+    @field_validator("refresh", mode="before")
+    @classmethod
+    def _flag(cls, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).lower()
+        if text not in ("true", "false", "1", "0"):
+            raise _query_error("expected true or false")
+        return text in ("true", "1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,28 +184,12 @@ class Report:
         return Decimal(0) if not cost else (self.totals.estimated_cost / cost).quantize(SHARE)
 
 
+# The model's field names for the query string's parameter names, in errors.
+_PARAM_NAMES = {"first": "from", "last": "to"}
+
+
 def _error(name: str, msg: str, kind: str = "value_error") -> dict[str, Any]:
     return {"loc": ["query", name], "msg": msg, "type": kind}
-
-
-def _day(name: str, raw: str, errors: list[dict[str, Any]]) -> date | None:
-    try:
-        if _DAY.fullmatch(raw):
-            return date.fromisoformat(raw)
-    except ValueError:
-        pass
-    errors.append(_error(name, "expected a calendar date YYYY-MM-DD"))
-    return None
-
-
-def _period(
-    values: dict[str, str], today: date, errors: list[dict[str, Any]]
-) -> tuple[date | None, date | None]:
-    """``from`` and ``to``; by default the month to date (``to``'s month when only it is set)."""
-    last = _day("to", values["to"], errors) if "to" in values else today
-    if "from" in values:
-        return _day("from", values["from"], errors), last
-    return (None if last is None else last.replace(day=1)), last
 
 
 def _single_values(
@@ -124,49 +205,27 @@ def _single_values(
     return values
 
 
-def _range(
-    values: dict[str, str], today: date, errors: list[dict[str, Any]]
-) -> tuple[date | None, date | None]:
-    first, last = _period(values, today, errors)
-    if first and last and first > last:
-        errors.append(_error("to", "must be on or after from"))
-    elif first and last and (last - first).days + 1 > MAX_RANGE_DAYS:
-        days = (last - first).days + 1
-        errors.append(_error("to", f"the range covers {days} days; at most {MAX_RANGE_DAYS}"))
-    return first, last
-
-
 def parse_query(params: Sequence[tuple[str, str]], today: date) -> ReportQuery:
-    """Validate the query string; every problem is reported at once (400 with field errors).
+    """The query string as a ReportQuery, or a 400 naming every bad parameter at once.
     ``today`` (UTC) is where the default period ends."""
     errors: list[dict[str, Any]] = []
     values = _single_values(params, errors)
-    first, last = _range(values, today, errors)
-    group_by = tuple(dict.fromkeys(p.strip() for p in values.get("group_by", "").split(",")))
-    if "group_by" not in values:
-        group_by = DEFAULT_GROUP_BY
-    unknown = [g for g in group_by if g not in GROUP_KEYS]
-    if unknown or not group_by:
-        errors.append(_error("group_by", f"expected a comma-separated subset of {GROUP_KEYS}"))
-    unit = values.get("business_unit")
-    if unit is not None and not _UNIT.fullmatch(unit):
-        errors.append(_error("business_unit", "not a business unit id"))
-    fmt = values.get("format")
-    if fmt is not None and fmt not in ("json", "csv"):
-        errors.append(_error("format", "expected json or csv"))
-    refresh = values.get("refresh", "false").lower()
-    if refresh not in ("true", "false", "1", "0"):
-        errors.append(_error("refresh", "expected true or false"))
-    if errors or first is None or last is None:
+    # Unknown names are reported by _single_values; "code" is the Functions host's key.
+    known = {name: value for name, value in values.items() if name in PARAMS - {"code"}}
+    try:
+        query = ReportQuery.model_validate(known, context={"today": today})
+    except ValidationError as exc:
+        # "from" is missing only when a bad "to" left no month to default it to; to's error
+        # says what is wrong.
+        errors.extend(_detail(e) for e in exc.errors(include_url=False) if e["type"] != "missing")
+    if errors:
         raise BadRequest("invalid report query", code="invalid_query", details=errors)
-    return ReportQuery(
-        first,
-        last,
-        group_by,
-        unit,
-        "csv" if fmt == "csv" else "json" if fmt == "json" else None,
-        refresh in ("true", "1"),
-    )
+    return query
+
+
+def _detail(error: ErrorDetails) -> dict[str, Any]:
+    name = _PARAM_NAMES.get(str(error["loc"][0]), str(error["loc"][0]))
+    return _error(name, error["msg"], error["type"])
 
 
 def aggregate(rollups: Iterable[DailyRollup], group_by: Sequence[str]) -> list[ReportRow]:

@@ -199,7 +199,9 @@ async def test_csv_is_rfc4180_with_a_filename(
 def crafted_report(key: str) -> Report:
     cost = Decimal("0.0000015")
     row = ReportRow((("business_unit", key),), 1, 0, 10, 0, 5, 0, cost, Decimal(0), 0, Decimal(0))
-    query = ReportQuery(date(2026, 11, 1), date(2026, 11, 2), ("business_unit",))
+    query = ReportQuery(
+        first=date(2026, 11, 1), last=date(2026, 11, 2), group_by=("business_unit",)
+    )
     generated = datetime(2026, 11, 3, tzinfo=UTC)
     return Report(query, None, "USD", (row,), row, (), generated, generated)
 
