@@ -23,7 +23,8 @@ handler = _handlers(function_app.app)["health_ready"]
 status = asyncio.run(_call(handler, "GET", "/api/health/ready", b""))
 from shared.composition.root import get_gateway
 gateway = asyncio.run(get_gateway())
-tokenizers = [gateway.models.group(n).tokenizer for n in gateway.models.names()]
+groups = gateway.usecases.calls.groups
+tokenizers = [groups.group(n).tokenizer for n in groups.names()]
 print(json.dumps({
     "status": status,
     "loaded": sorted(m for m in ("openai", "jsonschema", "jwt") if m in sys.modules),
