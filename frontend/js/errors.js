@@ -76,6 +76,7 @@ export const ERROR_TEXT = {
   upstream_rejected: ["The model service rejected the request", "Quote the request id when you report it."],
   invalid_model_output: ["The model's answer was not usable", "Retry; the gateway already retried once."],
   service_unavailable: ["The gateway is not ready", RETRY],
+  not_ready: ["The gateway is not ready (its readiness probe failed)", RETRY],
   upstream_unavailable: ["The model service is unavailable", RETRY],
   store_unavailable: ["The gateway cannot record usage right now", "Nothing was sent to the model and nothing was charged. " + RETRY],
   job_attempts_exhausted: ["The job gave up", "Its attempts are spent; the reason is above. Submit it again later."],
