@@ -23,7 +23,8 @@ from shared.composition.root import Gateway, assemble
 from shared.domain.caller import Caller
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
 from shared.domain.usage import UsageRecord
-from shared.metering.reports import FRESH_FOR, ReportQuery, chargeback, parse_query
+from shared.handlers.reports import chargeback
+from shared.metering.reports import FRESH_FOR, ReportQuery, parse_query
 from shared.settings import Settings
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
@@ -80,7 +81,7 @@ async def seed(gw: Gateway, per_day: int) -> int:
 
 async def view(gw: Gateway, label: str, query: ReportQuery) -> None:
     started = time.perf_counter()
-    report = await chargeback(gw, FINANCE, query)
+    report = await chargeback(gw.reports, FINANCE, query)
     elapsed = (time.perf_counter() - started) * 1000
     print(f"| {label} | {elapsed:,.1f} | {report.totals.calls:,} |")
 
@@ -88,10 +89,10 @@ async def view(gw: Gateway, label: str, query: ReportQuery) -> None:
 async def main(per_day: int) -> None:
     data = Path(tempfile.mkdtemp(prefix="report-bench-"))
     stores, queue = open_embedded_stores(data), open_embedded_queue(data)
-    gw = assemble(Settings(gateway_data_dir=data), stores, queue, NoModel(), receiver=queue)
-    gw.closers.extend([stores.close, queue.close])
     clock = [NOW]
-    gw.now = lambda: clock[0]
+    settings = Settings(gateway_data_dir=data)
+    gw = assemble(settings, stores, queue, NoModel(), receiver=queue, now=lambda: clock[0])
+    gw.closers.extend([stores.close, queue.close])
     try:
         records = await seed(gw, per_day)
         month_to_date = parse_query([], NOW.date())
