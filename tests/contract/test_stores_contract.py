@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from shared.composition.embedded import open_embedded_stores
 from shared.composition.stores import Stores
 from shared.domain.records import Job
+from shared.ports import StoreUnavailable
 
 from .conftest import open_cosmos
 
@@ -20,15 +20,15 @@ async def test_ping_answers_and_raises_once_the_store_is_gone(
     request: pytest.FixtureRequest, backend: str, tmp_path: Path
 ) -> None:
     # Its own stores (the fixture's would be closed twice): ping must make a round trip, so a
-    # closed connection fails it (sqlite3 refuses a closed database, the Cosmos client its
-    # closed transport) where a ping that checks nothing would pass.
+    # closed connection fails it (the embedded store reports itself unavailable, the Cosmos
+    # client refuses its closed transport) where a ping that checks nothing would pass.
     if backend == "embedded":
         opened = open_embedded_stores(tmp_path)
     else:
         opened = await open_cosmos(request)
     await opened.ping()
     await opened.close()
-    with pytest.raises((sqlite3.Error, ValueError)):
+    with pytest.raises((StoreUnavailable, ValueError)):
         await opened.ping()
 
 
