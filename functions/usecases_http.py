@@ -10,6 +10,7 @@ from azurefunctions.extensions.http.fastapi import (
 )
 
 from functions.http_frame import Context, answer_response, model_response, serve
+from shared.handlers.results import Queued
 from shared.handlers.streaming import open_usecase_stream
 from shared.handlers.usecases import list_usecases, run_usecase
 from shared.http.request import header, preferences, read_json, route_param
@@ -50,8 +51,9 @@ async def usecase_run(req: Request) -> Response:
             ctx.request_id,
             prefer_async=prefer_async,
         )
-        if prefer_async and answer.status == 202:
-            answer.headers["Preference-Applied"] = "respond-async"  # RFC 7240 §3
-        return answer_response(answer)
+        response = answer_response(answer)
+        if prefer_async and isinstance(answer, Queued):
+            response.headers["Preference-Applied"] = "respond-async"  # RFC 7240 §3
+        return response
 
     return await serve(req, handle)
