@@ -46,6 +46,12 @@ class UpstreamUnavailable(UpstreamError):
         super().__init__(message, deployment=deployment, status=status)
         self.kind = kind  # "server" | "timeout" | "connection"
 
+    @property
+    def may_have_run(self) -> bool:
+        """A timeout: the request may have reached the model, and Azure bills a call it ran
+        whether or not anyone waited for the answer. An answered 5xx ran nothing billable."""
+        return self.kind == "timeout"
+
 
 class UpstreamRejected(UpstreamError):
     """The request itself was refused (content filter, context length, bad request)."""

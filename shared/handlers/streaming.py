@@ -189,7 +189,7 @@ async def _events(
         raise UpstreamUnavailable("the model's stream ended without its final event")
     except Exception as exc:
         if progress.ending != "settled":
-            progress.ending = "error" if progress.received else "release"
+            progress.ending = "error" if progress.received or _may_have_run(exc) else "release"
         if not sent:
             raise
         yield Failed(exc)
@@ -198,6 +198,11 @@ async def _events(
             await _aclose(progress.upstream)
         else:
             await shielded(_finish(progress))
+
+
+def _may_have_run(exc: Exception) -> bool:
+    """Cut off by the deadline before the first event: the model may have been generating."""
+    return isinstance(exc, UpstreamUnavailable) and exc.may_have_run
 
 
 async def _finish(progress: _Progress) -> None:

@@ -7,6 +7,8 @@ metered, and a worker that dies after the model answered never calls the model t
 The upstream call and its metering run shielded (shielded.py): a client that disconnects from a
 call that has left is still billed by Azure, so the call runs to its end and is settled exactly.
 A call refused or failed upstream is released: nothing is billed and no intent is left behind.
+One cut off by the deadline while the model may have been answering is settled at its upper
+bound instead (metering/sweeper.py): Azure bills what it ran, whoever waited for it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from shared.domain.chat import ZERO_USAGE, ChatRequest, ChatResult, TokenUsage
 from shared.domain.errors import BadGateway
 from shared.domain.intent import CallPlan
 from shared.domain.records import CachedCompletion
-from shared.domain.upstream import UpstreamError
+from shared.domain.upstream import UpstreamError, UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
 from shared.handlers.deps import CallDeps
 from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output
@@ -160,8 +162,12 @@ async def _call_and_settle(
     started = time.perf_counter()
     try:
         result = await deps.chat.complete(request)
-    except UpstreamError:
-        await deps.meter.release(reservation)  # refused or failed upstream: nothing billed
+    except UpstreamError as exc:
+        if isinstance(exc, UpstreamUnavailable) and exc.may_have_run:
+            # Cut off while the model may have been answering: billed at its upper bound.
+            await deps.meter.settle_interrupted(reservation.intent)
+        else:
+            await deps.meter.release(reservation)  # refused or failed upstream: nothing billed
         raise
     latency = (time.perf_counter() - started) * 1000
     try:

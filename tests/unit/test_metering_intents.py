@@ -109,6 +109,18 @@ async def test_a_call_refused_or_failed_upstream_leaves_no_intent(
     assert await ledger(gateway) == []
 
 
+async def test_a_call_cut_off_by_its_deadline_is_billed_at_its_upper_bound(
+    client: httpx.AsyncClient, gateway: Gateway, chat: FakeChatModel
+) -> None:
+    chat.replies = [UpstreamUnavailable("request deadline passed", kind="timeout")]
+    response = await client.post("/api/v1/summarize", json={"text": "Q3"}, headers=HEADERS)
+
+    assert response.status_code == 503
+    # The model may have answered after the gateway stopped waiting; Azure bills that.
+    assert await ledger(gateway) == [("interrupted", True)]
+    assert await open_intents(gateway) == []
+
+
 async def test_a_sync_client_that_goes_away_is_still_metered_exactly(
     client: httpx.AsyncClient, gateway: Gateway, chat: FakeChatModel
 ) -> None:
