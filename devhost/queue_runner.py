@@ -23,6 +23,7 @@ log = logging.getLogger("devhost.queue")
 LOCK_SECONDS = 60.0  # Service Bus default lock duration
 BATCH = 16  # host.json maxConcurrentCalls
 SETTLE_RETRY_SECONDS = 0.5
+RECEIVE_RETRY_SECONDS = 1.0
 
 
 def to_trigger_message(received: ReceivedMessage) -> ServiceBusMessage:
@@ -79,8 +80,10 @@ async def run_queue(
         if len(running) < BATCH:
             try:
                 batch = await receiver.receive(BATCH - len(running), LOCK_SECONDS)
-            except Exception:
-                log.exception("queue runner for %s failed to receive; retrying", fn.name)
+            except Exception as exc:
+                # The queue's disk failing: one line a second, not a traceback every poll.
+                log.warning("queue runner for %s failed to receive (%s); retrying", fn.name, exc)
+                await asyncio.sleep(RECEIVE_RETRY_SECONDS)
         for received in batch:
             task = asyncio.create_task(deliver(receiver, fn, received))
             running.add(task)
