@@ -165,13 +165,31 @@ class Database:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """One statement in its own implicit transaction. Rows are always fetched to the end:
         an unfinished ``RETURNING`` statement would keep its write lock."""
-        with self._lock, self._faults():
-            return self._connection().execute(sql, params).fetchall()
+        # Plain try/except rather than _faults(): a generator context manager per statement
+        # costs more than some of the statements (the hot path runs several per request).
+        with self._lock:
+            try:
+                rows = self._connection().execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                if not _is_fault(exc):
+                    raise
+                raise self._fault(exc) from exc
+            if self._failing_since is not None:
+                self._landed()
+            return rows
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement; returns the number of rows it changed."""
-        with self._lock, self._faults():
-            return self._connection().execute(sql, params).rowcount
+        with self._lock:
+            try:
+                changed = self._connection().execute(sql, params).rowcount
+            except sqlite3.Error as exc:
+                if not _is_fault(exc):
+                    raise
+                raise self._fault(exc) from exc
+            if self._failing_since is not None:
+                self._landed()
+            return changed
 
     def ensure_schema(self, statements: Sequence[str]) -> None:
         """Idempotent DDL (``IF NOT EXISTS``), run atomically so concurrent openers agree."""
@@ -220,11 +238,19 @@ class Database:
         except sqlite3.Error as exc:
             if not _is_fault(exc):
                 raise
-            if exc.sqlite_errorcode & 0xFF not in _CONTENTION:
-                self._failed(exc)
-            raise StoreUnavailable(f"the embedded store {self.path} failed: {exc}") from exc
+            raise self._fault(exc) from exc
+        if self._failing_since is not None:
+            self._landed()
+
+    def _fault(self, exc: sqlite3.Error) -> StoreUnavailable:
+        if exc.sqlite_errorcode & 0xFF not in _CONTENTION:
+            self._failed(exc)
+        return StoreUnavailable(f"the embedded store {self.path} failed: {exc}")
+
+    def _landed(self) -> None:
+        """After an outage: a write landed (the connection's change count moved), so the disk
+        is back."""
         conn = self._conn
-        # A write landed (the connection's change count moved): the disk is back.
         if self._failing_since is not None and conn and conn.total_changes != self._changes_mark:
             down = time.monotonic() - self._failing_since
             log.warning("the embedded store %s writes again after %.1f s", self.path, down)

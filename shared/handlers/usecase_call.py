@@ -4,9 +4,12 @@ The same function serves the HTTP trigger and the overflow worker (cosmicpython'
 points); the worker passes ``on_answered`` so the model's answer is saved on the job before it is
 metered, and a worker that dies after the model answered never calls the model twice.
 
-The upstream call and its metering run shielded (shielded.py): a client that disconnects from a
-call that has left is still billed by Azure, so the call runs to its end and is settled exactly.
-A call refused or failed upstream is released: nothing is billed and no intent is left behind.
+A client that disconnects while its call is upstream may cancel the handler (Starlette does, the
+local host does not): the call's intent then stays open, and the sweeper settles it as an
+estimate once its deadline passes, so the call is billed, at its upper bound. (Shielding every
+call from cancellation to meter it exactly would cost a task per call, ~30 µs of CPU, for a rare
+case.) A call refused or failed upstream is released: nothing is billed and no intent is left
+behind.
 One cut off by the deadline while the model may have been answering is settled at its upper
 bound instead (metering/sweeper.py): Azure bills what it ran, whoever waited for it.
 """
@@ -31,7 +34,6 @@ from shared.handlers.deps import CallDeps
 from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output
 from shared.handlers.prepare import PreparedCall
 from shared.handlers.results import UseCaseAnswer, UseCaseRef
-from shared.handlers.shielded import shielded
 from shared.metering.meter import Reservation
 from shared.ports import StoreUnavailable
 
@@ -149,7 +151,7 @@ async def metered_call(
     if request.request_id != request_id:  # a retry: its own request id
         request = replace(request, request_id=request_id)
     reservation = await deps.meter.admit(plan_of(call, request))
-    return await shielded(_call_and_settle(deps, call, request, reservation, on_answered))
+    return await _call_and_settle(deps, call, request, reservation, on_answered)
 
 
 async def _call_and_settle(
