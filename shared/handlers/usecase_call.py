@@ -4,9 +4,9 @@ The same function serves the HTTP trigger and the overflow worker (cosmicpython'
 points); the worker passes ``on_answered`` so the model's answer is saved on the job before it is
 metered, and a worker that dies after the model answered never calls the model twice.
 
-A client that disconnects while its call is upstream may cancel the handler (Starlette does, the
-local host does not): the call's intent then stays open, and the sweeper settles it as an
-estimate once its deadline passes, so the call is billed, at its upper bound. (Shielding every
+When a client disconnects while its call is upstream, the local host lets the handler finish (the
+call is settled exactly); a host that cancels the handler leaves the call's intent open, and the
+sweeper settles it as an estimate once its deadline passes: billed, at its upper bound. (Shielding every
 call from cancellation to meter it exactly would cost a task per call, ~30 µs of CPU, for a rare
 case.) A call refused or failed upstream is released: nothing is billed and no intent is left
 behind.
