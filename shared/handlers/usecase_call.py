@@ -6,12 +6,12 @@ metered, and a worker that dies after the model answered never calls the model t
 
 When a client disconnects while its call is upstream, the local host lets the handler finish (the
 call is settled exactly); a host that cancels the handler leaves the call's intent open, and the
-sweeper settles it as an estimate once its deadline passes: billed, at its upper bound. (Shielding every
-call from cancellation to meter it exactly would cost a task per call, ~30 µs of CPU, for a rare
-case.) A call refused or failed upstream is released: nothing is billed and no intent is left
-behind.
-One cut off by the deadline while the model may have been answering is settled at its upper
-bound instead (metering/sweeper.py): Azure bills what it ran, whoever waited for it.
+sweeper settles it as an estimate once its deadline passes: billed, at its upper bound.
+(Shielding every call from cancellation to meter it exactly would cost a task per call, ~30 µs
+of CPU, for a rare case.) A call refused or failed upstream is released: nothing is billed and
+no intent is left behind. One cut off by the deadline while the model may have been answering
+is settled at its upper bound instead (metering/sweeper.py): Azure bills what it ran, whoever
+waited for it.
 """
 
 from __future__ import annotations
