@@ -62,6 +62,10 @@ DEFAULT_PRICE_TABLE = ROOT / "shared" / "prices.json"
 _ONE_BY_ONE: AbstractAsyncContextManager[None] = contextlib.nullcontext()
 # The router's deadline (30 s by default) plus time for the settling writes.
 DEFAULT_SETTLE_WITHIN = timedelta(seconds=45)
+# On every answer that called a model: the tokens admitted against Azure OpenAI quota (prompt +
+# max_tokens, as Azure counts TPM). Known before the first byte, so a streamed answer carries it
+# too; APIM's per-subscription token limit counts it (apim/policy.xml).
+ADMITTED_TOKENS_HEADER = "x-gateway-tokens-admitted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +181,9 @@ class Meter:
             except BaseException:
                 await self._give_back(intent)
                 raise
-        headers = {WARNING_HEADER: "; ".join(warnings)} if warnings else {}
+        headers = {ADMITTED_TOKENS_HEADER: str(plan.estimated_tokens)}
+        if warnings:
+            headers[WARNING_HEADER] = "; ".join(warnings)
         return Reservation(intent, headers)
 
     async def settle(self, reservation: Reservation | None, record: UsageRecord) -> UsageRecord:

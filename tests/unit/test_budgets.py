@@ -150,7 +150,7 @@ async def test_soft_budget_warns_and_lets_the_call_through(
     first = await m.call(MARKETING, "a", "summarize", "gpt-4o-mini", 150)
     with caplog.at_level(logging.WARNING, logger="gateway.budgets"):
         second = await m.call(MARKETING, "b", "summarize", "gpt-4o-mini", 150)
-    assert first.headers == {}
+    assert first.headers == {"x-gateway-tokens-admitted": "150"}
     warning = second.headers["x-budget-warning"]
     assert "budget=marketing/*" in warning and "kind=soft" in warning
     assert "spent_tokens=150" in warning and "limit_tokens=100" in warning
