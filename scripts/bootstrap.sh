@@ -45,3 +45,15 @@ if ! fresh "$stamp" && ! { [[ $MODE == serve ]] && fresh .venv/.installed; }; th
   .venv/bin/python -m pip install -q -r requirements.txt ".[$extra]"
   touch "$stamp"
 fi
+
+# The infrastructure checks (checkov, check-jsonschema, zizmor) in their own venv, apart from the
+# app's packages; reinstalled only when scripts/iac_tools.txt changes.
+iac_stamp=.tools/iac/.installed
+if [[ ! -f $iac_stamp || scripts/iac_tools.txt -nt $iac_stamp ]]; then
+  echo "installing the infrastructure checks into .tools/iac" >&2
+  mkdir -p .tools
+  [[ -x .tools/iac/bin/python ]] || "$PYTHON" -m venv .tools/iac
+  .tools/iac/bin/python -m pip install -q --upgrade pip
+  .tools/iac/bin/python -m pip install -q -r scripts/iac_tools.txt
+  touch "$iac_stamp"
+fi

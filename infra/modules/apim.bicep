@@ -86,6 +86,9 @@ resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
     protocols: ['https']
     serviceUrl: 'https://${functionAppHostName}/api'
     subscriptionRequired: true
+    // The report's required `from` and `to` stay query parameters (APIM's default would turn
+    // required query parameters into URL template parameters).
+    translateRequiredQueryParameters: 'query'
     format: 'openapi+json'
     value: loadTextContent('../../apim/openapi.json')
   }

@@ -2,13 +2,63 @@
 
 from __future__ import annotations
 
+import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from tests.infra import bicep
+
 POLICY = Path(__file__).resolve().parents[2] / "apim" / "policy.xml"
+CORS = POLICY.with_name("cors.xml")
 IDENTITY_HEADERS = ("x-business-unit", "x-user-id", "x-user-roles")
+# validate-content's documented maximum max-size:
+# https://learn.microsoft.com/azure/api-management/validate-content-policy
+VALIDATE_CONTENT_MAX = 102_400
+V2 = {"BasicV2", "StandardV2", "PremiumV2"}
+# The tiers of every policy element our policies use, from each policy's "Applies to" line
+# (https://learn.microsoft.com/azure/api-management/api-management-policies). A new element
+# must be added here, with its tiers, before the policy may use it.
+CLASSIC = {"Developer", "Basic", "Standard", "Premium"}
+ALL_TIERS = CLASSIC | V2 | {"Consumption"}
+POLICY_TIERS = {
+    "policies": ALL_TIERS,
+    "inbound": ALL_TIERS,
+    "backend": ALL_TIERS,
+    "outbound": ALL_TIERS,
+    "on-error": ALL_TIERS,
+    "base": ALL_TIERS,
+    "set-header": ALL_TIERS,
+    "value": ALL_TIERS,
+    "set-query-parameter": ALL_TIERS,
+    "set-variable": ALL_TIERS,
+    "choose": ALL_TIERS,
+    "when": ALL_TIERS,
+    "return-response": ALL_TIERS,
+    "set-status": ALL_TIERS,
+    "set-body": ALL_TIERS,
+    "forward-request": ALL_TIERS,
+    "validate-content": ALL_TIERS,
+    "validate-jwt": ALL_TIERS,
+    "openid-config": ALL_TIERS,
+    "audiences": ALL_TIERS,
+    "audience": ALL_TIERS,
+    "issuers": ALL_TIERS,
+    "issuer": ALL_TIERS,
+    "cors": ALL_TIERS,
+    "allowed-origins": ALL_TIERS,
+    "origin": ALL_TIERS,
+    "allowed-methods": ALL_TIERS,
+    "method": ALL_TIERS,
+    "allowed-headers": ALL_TIERS,
+    "expose-headers": ALL_TIERS,
+    "header": ALL_TIERS,
+    # Not in Consumption: the reason the gateway needs a v2 (or classic) tier.
+    "rate-limit-by-key": CLASSIC | V2,
+    "llm-token-limit": CLASSIC | V2,
+}
 
 
 def policy_root() -> ET.Element:
@@ -79,10 +129,61 @@ def test_identity_headers_are_set_only_after_the_token_is_valid(
 
 
 def test_token_limit_per_subscription(inbound: list[ET.Element]) -> None:
-    limit = inbound[position(inbound, "llm-token-limit")]
-    assert "context.Subscription" in limit.get("counter-key", "")
-    assert int(limit.get("tokens-per-minute", "0")) > 0
-    assert limit.get("estimate-prompt-tokens") in ("true", "false")
+    limits = [e for e in inbound if e.tag == "rate-limit-by-key"]
+    tokens = [e for e in limits if e.get("calls") == "{{genai-gateway-tokens-per-minute}}"]
+    assert len(tokens) == 1 and "context.Subscription" in tokens[0].get("counter-key", "")
+    # llm-token-limit counts an OpenAI chat-completions "usage", which our answers do not carry.
+    assert not [e for e in inbound if e.tag.startswith("llm-")]
+    calls = [e for e in limits if e.get("calls") == "{{genai-gateway-calls-per-minute}}"]
+    assert len(calls) == 1
+    # The call cap comes before anything costly: the body check and the token validation.
+    assert inbound.index(calls[0]) < position(inbound, "validate-content")
+    assert inbound.index(calls[0]) < position(inbound, "validate-jwt")
+
+
+def test_body_cap_is_within_apims_limit_and_equals_the_apps(inbound: list[ET.Element]) -> None:
+    content = inbound[position(inbound, "validate-content")]
+    size = int(content.get("max-size", "0"))
+    assert 0 < size <= VALIDATE_CONTENT_MAX
+    assert content.get("size-exceeded-action") == "prevent"
+    # The app refuses the same bodies (GATEWAY_MAX_BODY_BYTES in infra/).
+    assert bicep.main()["variables"]["maxBodyBytes"]["value"] == size
+    assert bicep.module_params("functionApp")["maxBodyBytes"] == "maxBodyBytes"
+
+
+@pytest.mark.parametrize("path", [POLICY, CORS], ids=lambda p: p.name)
+def test_every_policy_exists_in_every_tier_infra_allows(path: Path) -> None:
+    tiers = set(bicep.allowed(bicep.main(), "apimSku"))
+    assert tiers == set(bicep.allowed(bicep.module("apim"), "sku"))
+    root = ET.parse(path).getroot()  # noqa: S314 - our own file from the repository
+    for element in root.iter():
+        assert element.tag in POLICY_TIERS, f"add {element.tag!r} and its tiers to POLICY_TIERS"
+        missing = tiers - POLICY_TIERS[element.tag]
+        assert not missing, f"{element.tag} does not exist in {missing}"
+
+
+def test_every_named_value_the_policy_reads_is_created() -> None:
+    used = set(re.findall(r"\{\{([a-z0-9-]+)\}\}", POLICY.read_text(encoding="utf-8")))
+    apim = bicep.module("apim")
+    created = {v["name"] for v in apim["variables"]["plainValues"]["value"]}
+    created.add(bicep.resource(apim, "functionKey")["name"])
+    assert used == created
+    key = bicep.resource(apim, "functionKey")["properties"]
+    assert key["secret"] is True and "host/default" in json.dumps(key["value"])
+
+
+def test_cors_answers_the_preflight_for_the_configured_origins() -> None:
+    root = ET.parse(CORS).getroot()  # noqa: S314 - our own file from the repository
+    cors = root.find("inbound/cors")
+    assert cors is not None and cors.get("allow-credentials") == "false"
+    assert [o.text for o in cors.iter("origin")] == ["__ORIGINS__"]  # replaced by apim.bicep
+    assert "<origin>__ORIGINS__</origin>" in json.dumps(
+        bicep.resource(bicep.module("apim"), "corsPolicy")["properties"]["value"]
+    )
+    allowed = {h.text for h in cors.iterfind("allowed-headers/header")}
+    assert {"Authorization", "Content-Type", "Ocp-Apim-Subscription-Key", "Prefer"} <= allowed
+    exposed = {h.text for h in cors.iterfind("expose-headers/header")}
+    assert {"x-request-id", "Retry-After", "Location"} <= exposed
 
 
 def test_function_key_comes_from_a_named_value_only(inbound: list[ET.Element]) -> None:
