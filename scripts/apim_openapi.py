@@ -25,7 +25,7 @@ def apim_document() -> dict[str, Any]:
     from functions.openapi_http import registered_routes
     from scripts.openapi30 import to_openapi30
     from shared.catalog import Catalog
-    from shared.openapi import build_document
+    from shared.openapi.document import build_document
     from shared.settings import Settings
 
     settings = Settings(

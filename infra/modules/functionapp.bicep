@@ -170,6 +170,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AUTH_USER_CLAIM: 'oid'
     AOAI_DEPLOYMENTS: aoaiDeployments
     AOAI_MODELS: aoaiModels
+    // Entra ID as the app's identity (Cognitive Services OpenAI User on every account).
+    AOAI_AUTH: 'entra'
     AOAI_API_VERSION: '2024-10-21'
     AOAI_TIMEOUT_SECONDS: '60.0'
     AOAI_DEFAULT_COOLDOWN_SECONDS: '10.0'

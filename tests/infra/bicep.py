@@ -27,7 +27,7 @@ def bicep_files() -> list[Path]:
 
 @cache
 def parse(path: Path) -> dict[str, Any]:
-    tree: dict[str, Any] = BicepParser().parse(file_path=path)
+    tree: dict[str, Any] = dict(BicepParser().parse(file_path=path))
     return tree
 
 

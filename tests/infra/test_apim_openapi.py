@@ -103,7 +103,11 @@ def test_what_3_0_cannot_say_is_refused_not_dropped() -> None:
 
 
 def test_the_input_document_is_left_as_it_was() -> None:
-    original = {"openapi": "3.1.0", "paths": {}, "components": {"schemas": {"A": {"const": 1}}}}
+    original: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "paths": {},
+        "components": {"schemas": {"A": {"const": 1}}},
+    }
     to_openapi30(original)
     assert original["components"]["schemas"]["A"] == {"const": 1}
 

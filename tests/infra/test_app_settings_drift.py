@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from shared.config_models import DeploymentConfig
 from shared.settings import Settings
+from shared.structured_settings import DeploymentConfig
 from tests.infra import bicep
 
 # Settings fields deliberately absent from the Azure app settings (the default applies).
@@ -22,10 +22,6 @@ NOT_SET_IN_AZURE = {
     "COSMOS_KEY": "keys are off: the identity has the Data Contributor role",
     "COSMOS_CONNECTION_STRING": "keys are off: the identity has the Data Contributor role",
     "SERVICEBUS_CONNECTION_STRING": "keys are off: the identity has Data Sender and Receiver",
-    "SIMULATOR_LATENCY_MS": "the local Azure OpenAI simulator only",
-    "SIMULATOR_LATENCY_PER_TOKEN_MS": "the local Azure OpenAI simulator only",
-    "SIMULATOR_FAULT_RATE": "the local Azure OpenAI simulator only",
-    "SIMULATOR_TIME_SCALE": "the local Azure OpenAI simulator only",
 }
 # Read by the Functions host, the worker or the Azure SDKs, not by Settings.
 HOST_SETTINGS = {
@@ -76,6 +72,7 @@ def test_the_settings_azure_needs_have_the_azure_values() -> None:
     assert values["COSMOS_CREATE_CONTAINERS"] == "false"  # infra/ owns the schema
     assert values["GATEWAY_CALLER_AUTH"] == "jwt"
     assert values["GATEWAY_ALLOW_TRUSTED_HEADERS_IN_AZURE"] == "false"
+    assert values["AOAI_AUTH"] == "entra"  # keys are off on the accounts
     for connection in ("AzureWebJobsStorage", "ServiceBusConnection"):
         assert values[f"{connection}__credential"] == "managedidentity"
         assert values[f"{connection}__clientId"] == "identityClientId"
@@ -134,4 +131,4 @@ def test_the_default_parameters_make_settings_the_app_accepts() -> None:
         gateway_business_units=bicep.param_default(main, "businessUnits"),
     )
     assert len(settings.aoai_deployments) == len(deployments)
-    assert not settings.uses_simulator
+    assert all(str(d.endpoint).startswith("https://") for d in settings.aoai_deployments)
