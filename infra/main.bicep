@@ -256,6 +256,7 @@ module apim 'modules/apim.bicep' = {
     subnetId: apimSku == 'StandardV2' ? network.outputs.apimSubnetId : ''
     tenantId: tenant().tenantId
     audience: authAudience
+    businessUnitClaim: authBusinessUnitClaim
     businessUnits: businessUnits
     corsOrigins: concat([web.outputs.origin], frontendOrigins)
     tokensPerMinute: tokensPerMinutePerSubscription

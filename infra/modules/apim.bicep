@@ -16,6 +16,7 @@ param functionAppHostName string
 param subnetId string = ''
 param tenantId string
 param audience string
+param businessUnitClaim string
 param businessUnits array
 param corsOrigins array
 param tokensPerMinute int
@@ -67,6 +68,7 @@ resource functionKey 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = 
 var plainValues = [
   { name: 'genai-gateway-tenant-id', value: tenantId }
   { name: 'genai-gateway-audience', value: audience }
+  { name: 'genai-gateway-business-unit-claim', value: businessUnitClaim }
   { name: 'genai-gateway-tokens-per-minute', value: string(tokensPerMinute) }
   { name: 'genai-gateway-calls-per-minute', value: string(callsPerMinute) }
 ]
