@@ -140,7 +140,7 @@ resource subscriptions 'Microsoft.ApiManagement/service/subscriptions@2024-05-01
   name: 'bu-${bu.id}-operations'
   properties: {
     displayName: 'bu-${bu.id} operations'
-    scope: products[i].id
+    scope: '/products/${products[i].name}'
     state: 'active'
   }
 }]
