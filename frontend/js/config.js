@@ -2,7 +2,7 @@
 // same files call the local host in development and API Management in Azure.
 //
 //   development (committed):  {"apiBase": "/api", "auth": "dev"}
-//   Azure (written at deploy): {"apiBase": "https://<apim>.azure-api.net/genai/api",
+//   Azure (written at deploy): {"apiBase": "https://<apim>.azure-api.net/api",
 //                               "auth": "msal",
 //                               "headers": {"Ocp-Apim-Subscription-Key": "<the unit's key>"},
 //                               "msal": {"clientId": "<SPA app id>",

@@ -18,6 +18,13 @@ from shared.catalog import Catalog
 from tests.infra import bicep
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+# Registered HTTP functions APIM deliberately does not expose, with the reason.
+NOT_IMPORTED = {
+    ("dev/signin", "GET"): "the local developer sign-in; refused in Azure",
+    ("dev/signin", "POST"): "the local developer sign-in; refused in Azure",
+    ("dev/session", "GET"): "the local developer sign-in; refused in Azure",
+    ("dev/session", "DELETE"): "the local developer sign-in; refused in Azure",
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,9 @@ def test_its_operations_are_exactly_the_registered_http_functions(
             imported.add((route, method.upper()))
     param = re.compile(r"\{[^}]*\}")
     registered = {(param.sub("{}", r), m) for r, m in registered_routes()}
-    assert {(param.sub("{}", r), m) for r, m in imported} == registered
+    assert set(NOT_IMPORTED) <= registered, "NOT_IMPORTED names routes that no longer exist"
+    expected = registered - {(param.sub("{}", r), m) for r, m in NOT_IMPORTED}
+    assert {(param.sub("{}", r), m) for r, m in imported} == expected
     paths = {p.lstrip("/") for p in document["paths"]}
     assert {f"v1/{u}" for u in usecases} <= paths
 

@@ -19,6 +19,7 @@ NOT_SET_IN_AZURE = {
     "GATEWAY_DATA_DIR": "the embedded SQLite store and queue; Azure uses Cosmos DB and Service Bus",
     "GATEWAY_PRICE_TABLE_FILE": "the default is shared/prices.json next to the deployed code",
     "GATEWAY_TELEMETRY": "ignored when APPLICATIONINSIGHTS_CONNECTION_STRING is set",
+    "GATEWAY_DEV_SIGNIN": "the local developer sign-in; the app refuses it in Azure",
     "COSMOS_KEY": "keys are off: the identity has the Data Contributor role",
     "COSMOS_CONNECTION_STRING": "keys are off: the identity has the Data Contributor role",
     "SERVICEBUS_CONNECTION_STRING": "keys are off: the identity has Data Sender and Receiver",

@@ -201,3 +201,9 @@ def test_request_id_passes_through() -> None:
     root = policy_root()
     outbound = [e for e in root.iterfind("outbound/set-header") if e.get("name") == "x-request-id"]
     assert [e.get("exists-action") for e in outbound] == ["skip"]  # the gateway's id wins
+
+
+def test_cors_is_answered_at_global_scope_not_here(inbound: list[ET.Element]) -> None:
+    # apim/cors.xml runs before this policy's <base />: a preflight needs no key or token.
+    assert not [e for e in inbound if e.tag == "cors"]
+    assert inbound[0].tag == "base"
