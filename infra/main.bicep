@@ -73,17 +73,17 @@ param tokensPerMinutePerSubscription int = 20000
 @description('Calls per minute per APIM subscription.')
 param callsPerMinutePerSubscription int = 120
 
-// Flex Consumption sizing. The values come from the sizing bench; docs/performance.md
-// ("Production sizing") has the measurements and the reasoning. Change them there first.
+// Flex Consumption sizing, from the sizing bench (python -m bench.sizing); docs/sizing.md has the
+// measurements and the reasoning. Change them there first.
 @description('Concurrent HTTP invocations per instance before another instance is added.')
-param perInstanceConcurrency int = 16
+param perInstanceConcurrency int = 48
 
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
-param maximumInstanceCount int = 100
+param maximumInstanceCount int = 40
 
 @description('Cosmos DB serverless (pay per request, nothing at rest but storage); false: shared autoscale throughput.')
 param cosmosServerless bool = true

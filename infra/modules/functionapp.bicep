@@ -37,12 +37,12 @@ param financeRole string
 @description('Subnet whose traffic alone may reach the app (APIM Standard v2); empty: no network lock.')
 param allowedSubnetId string = ''
 
-// Sizing: see docs/performance.md ("Production sizing") for the measurements behind these.
+// Sizing: docs/sizing.md has the measurements behind these (python -m bench.sizing).
 @description('Concurrent HTTP invocations per instance before Flex Consumption adds one.')
 param perInstanceConcurrency int
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 
@@ -146,6 +146,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Telemetry with an Entra token as the identity (the component has local auth off).
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // One pipeline: the worker sets up Azure Monitor (host.json telemetryMode OpenTelemetry) and
+    // the gateway uses its providers; these two are read by the worker too (docs/telemetry.md).
+    PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
+    PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME: 'gateway'
+    OTEL_PYTHON_DISABLED_INSTRUMENTATIONS: 'fastapi,httpx,httpx2,requests,urllib,urllib3,azure_sdk'
     // Our own SDK clients (Cosmos DB, Service Bus sender, Azure OpenAI) pick this identity.
     AZURE_CLIENT_ID: identityClientId
     // --- the gateway (shared/settings.py) ----------------------------------------------------

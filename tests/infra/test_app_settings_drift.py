@@ -20,6 +20,7 @@ NOT_SET_IN_AZURE = {
     "GATEWAY_PRICE_TABLE_FILE": "the default is shared/prices.json next to the deployed code",
     "GATEWAY_TELEMETRY": "ignored when APPLICATIONINSIGHTS_CONNECTION_STRING is set",
     "GATEWAY_DEV_SIGNIN": "the local developer sign-in; the app refuses it in Azure",
+    "GATEWAY_ALLOW_EMBEDDED_IN_AZURE": "a demo on stand-ins; infra/ deploys the real services",
     "COSMOS_KEY": "keys are off: the identity has the Data Contributor role",
     "COSMOS_CONNECTION_STRING": "keys are off: the identity has the Data Contributor role",
     "SERVICEBUS_CONNECTION_STRING": "keys are off: the identity has Data Sender and Receiver",
@@ -74,6 +75,15 @@ def test_the_settings_azure_needs_have_the_azure_values() -> None:
     assert values["GATEWAY_CALLER_AUTH"] == "jwt"
     assert values["GATEWAY_ALLOW_TRUSTED_HEADERS_IN_AZURE"] == "false"
     assert values["AOAI_AUTH"] == "entra"  # keys are off on the accounts
+    # The worker reads these from the environment too: they must be App Settings, as the app's.
+    assert values["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "true"
+    defaults = Settings()
+    assert values["PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME"] == (
+        defaults.python_applicationinsights_logger_name
+    )
+    assert values["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] == (
+        defaults.otel_python_disabled_instrumentations
+    )
     for connection in ("AzureWebJobsStorage", "ServiceBusConnection"):
         assert values[f"{connection}__credential"] == "managedidentity"
         assert values[f"{connection}__clientId"] == "identityClientId"
