@@ -17,7 +17,7 @@ from shared.settings import ROOT
 # The dev extra's packages that install no module of that name, or that the app's own packages
 # already bring (psutil comes with azure-monitor-opentelemetry).
 NOT_MODULES = {"genai-gateway", "py-spy", "types-jsonschema", "psutil"}
-IMPORT_NAMES = {"import-linter": "importlinter"}
+IMPORT_NAMES = {"import-linter": "importlinter", "pycep-parser": "pycep"}
 
 
 def extras() -> dict[str, list[str]]:
