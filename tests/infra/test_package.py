@@ -29,9 +29,8 @@ def git_files(*args: str) -> set[str]:
 
 
 def package() -> set[str]:
-    """Tracked files .funcignore keeps, plus untracked ones it does not exclude."""
-    tracked = git_files("--cached") - git_files("--cached", "-i", "--exclude-from=.funcignore")
-    return tracked | git_files("--others", "--exclude-from=.funcignore")
+    """The tracked files .funcignore keeps: what azd ships from a clean checkout."""
+    return git_files("--cached") - git_files("--cached", "-i", "--exclude-from=.funcignore")
 
 
 def test_the_package_is_exactly_the_app() -> None:
@@ -41,6 +40,16 @@ def test_the_package_is_exactly_the_app() -> None:
     # Data files the app reads at run time travel with it.
     assert "shared/prices.json" in files
     assert any(f.startswith("shared/usecases/") and f.endswith("usecase.json") for f in files)
+
+
+def test_no_stray_file_here_would_ship() -> None:
+    """azd zips the folder, not the commit: an untracked file .funcignore keeps would ship too."""
+    stray = {
+        f
+        for f in git_files("--others", "--exclude-from=.funcignore")
+        if f.split("/", 1)[0] not in RUNTIME_DIRS or f.endswith((".log", ".tmp"))
+    }
+    assert not stray, f"azd deploy would ship these untracked files; delete them: {sorted(stray)}"
 
 
 def test_local_state_and_caches_never_ship() -> None:
