@@ -52,6 +52,15 @@ var containers = [
     indexingPolicy: { indexingMode: 'consistent', includedPaths: [], excludedPaths: [{ path: '/*' }] }
   }
   {
+    id: 'usage_intents'
+    partitionKey: { paths: ['/business_unit'], kind: 'Hash', version: 2 }
+    indexingPolicy: {
+      indexingMode: 'consistent'
+      includedPaths: [{ path: '/business_unit/?' }, { path: '/deadline/?' }]
+      excludedPaths: [{ path: '/*' }]
+    }
+  }
+  {
     id: 'usage_rollups'
     partitionKey: { paths: ['/business_unit'], kind: 'Hash', version: 2 }
     indexingPolicy: {

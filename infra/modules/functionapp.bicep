@@ -166,6 +166,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     GATEWAY_SESSION_MAX_TURNS: '200'
     GATEWAY_JOB_TTL_SECONDS: string(jobTtlSeconds)
     GATEWAY_BUDGETS: budgets
+    // After the request deadline, time for a paid call's usage to be written before the sweeper
+    // settles it as an estimate; the sweeper's timer reads %GATEWAY_SWEEP_SCHEDULE% (the host
+    // resolves it from App Settings, so it must be one).
+    GATEWAY_SETTLE_SECONDS: '15.0'
+    GATEWAY_SWEEP_SCHEDULE: '0 * * * * *'
     GATEWAY_LOG_PROMPTS_FOR: logPromptsFor
     AUTH_ISSUER: 'https://login.microsoftonline.com/${authTenantId}/v2.0,https://sts.windows.net/${authTenantId}/'
     AUTH_AUDIENCE: authAudience
@@ -184,6 +189,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AOAI_BREAKER_OPEN_SECONDS: '30.0'
     COSMOS_ENDPOINT: cosmosEndpoint
     COSMOS_DATABASE: cosmosDatabase
+    COSMOS_THROTTLE_RETRIES: '3'
+    COSMOS_THROTTLE_WAIT_SECONDS: '2'
     // The infrastructure owns the schema (cosmos.bicep); the app's data role cannot create it.
     COSMOS_CREATE_CONTAINERS: 'false'
     SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: serviceBusNamespace

@@ -9,6 +9,8 @@ place, or a Bicep setting nobody reads, fails the test.
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 from shared.settings import Settings
 from shared.structured_settings import DeploymentConfig
@@ -92,16 +94,33 @@ def test_the_settings_azure_needs_have_the_azure_values() -> None:
     assert "ClientId=${identityClientId}" in telemetry and "Authorization=AAD" in telemetry
 
 
-def test_the_trigger_finds_its_queue_and_connection_in_the_settings() -> None:
+def bindings() -> list[dict[str, Any]]:
     import function_app
 
-    values = app_settings()
-    triggers = [
+    return [
         binding.get_dict_repr()
         for builder in function_app.app._function_builders
         for binding in builder._function.get_bindings()
-        if binding.get_dict_repr().get("type") == "serviceBusTrigger"
     ]
+
+
+def test_every_setting_a_binding_names_is_an_app_setting() -> None:
+    """%NAME% in a binding (queue name, timer schedule) is resolved by the host from App
+    Settings, never from the code's default: missing, the function does not index."""
+    values = app_settings()
+    named = {
+        match
+        for binding in bindings()
+        for value in binding.values()
+        for match in re.findall(r"%([A-Za-z0-9_]+)%", str(value))
+    }
+    assert {"SERVICEBUS_QUEUE_NAME", "GATEWAY_SWEEP_SCHEDULE"} <= named
+    assert named <= set(values), f"not App Settings in infra/: {named - set(values)}"
+
+
+def test_the_trigger_finds_its_queue_and_connection_in_the_settings() -> None:
+    values = app_settings()
+    triggers = [b for b in bindings() if b.get("type") == "serviceBusTrigger"]
     assert triggers
     for trigger in triggers:
         queue = str(trigger["queueName"])
@@ -143,3 +162,29 @@ def test_the_default_parameters_make_settings_the_app_accepts() -> None:
     )
     assert len(settings.aoai_deployments) == len(deployments)
     assert all(str(d.endpoint).startswith("https://") for d in settings.aoai_deployments)
+
+
+# Literal values in infra/ that differ from the code's default on purpose.
+AZURE_VALUES = {
+    "GATEWAY_CALLER_AUTH": "jwt: callers present an Entra token in Azure",
+    "COSMOS_CREATE_CONTAINERS": "false: infra/ owns the schema",
+    "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "true: the worker's Azure Monitor pipeline",
+}
+
+
+def test_defaults_copied_into_infra_are_still_the_codes() -> None:
+    """A literal in functionapp.bicep that repeats a default must change when the default does."""
+    params = set(bicep.module("functionapp")["parameters"])
+    checked = 0
+    for name, value in app_settings().items():
+        field = Settings.model_fields.get(name.lower())
+        if field is None or name in AZURE_VALUES or not isinstance(value, str):
+            continue
+        if value in params or "${" in value or field.default_factory is not None:
+            continue
+        parsed = getattr(Settings.model_validate({name.lower(): value}), name.lower())
+        assert parsed == field.default, f"{name}: infra/ has {value!r}, the code {field.default!r}"
+        checked += 1
+    assert checked >= 10
+    for name in AZURE_VALUES:
+        assert app_settings()[name] != str(Settings.model_fields[name.lower()].default)
