@@ -52,6 +52,22 @@ def param_default(tree: dict[str, Any], name: str) -> Any:
     return literal(tree["parameters"][name]["default"])
 
 
+def example_deployments(main: dict[str, Any]) -> list[dict[str, Any]]:
+    """AOAI_DEPLOYMENTS as main.bicep builds it from its default ``aoaiDeployments`` (one entry
+    per region, TPM = capacity x 1,000), with example endpoints."""
+    return [
+        {
+            "name": f"{d['model']}-{d['region']}",
+            "endpoint": f"https://oai-example-{i}.openai.azure.com/",
+            "model": d["model"],
+            "region": d["region"],
+            "priority": d["priority"],
+            "tpm": d["capacity"] * 1000,
+        }
+        for i, d in enumerate(param_default(main, "aoaiDeployments"))
+    ]
+
+
 def literal(value: Any) -> Any:
     """A Bicep literal as Python: pycep keeps the quotes of a quoted object key ('gpt-4o-mini')
     and reads -1 as a minus operator; both are undone here."""

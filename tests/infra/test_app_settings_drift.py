@@ -144,17 +144,7 @@ def test_the_default_parameters_make_settings_the_app_accepts() -> None:
     """What main.bicep's defaults put into AOAI_DEPLOYMENTS, AOAI_MODELS and
     GATEWAY_BUSINESS_UNITS, built the way main.bicep builds it, passes the app's own checks."""
     main = bicep.main()
-    deployments = [
-        {
-            "name": f"{d['model']}-{d['region']}",
-            "endpoint": f"https://oai-example-{i}.openai.azure.com/",
-            "model": d["model"],
-            "region": d["region"],
-            "priority": d["priority"],
-            "tpm": d["capacity"] * 1000,
-        }
-        for i, d in enumerate(bicep.param_default(main, "aoaiDeployments"))
-    ]
+    deployments = bicep.example_deployments(main)
     settings = Settings(
         aoai_deployments=deployments,
         aoai_models=bicep.param_default(main, "aoaiModels"),

@@ -20,17 +20,7 @@ TENANT = "11111111-1111-1111-1111-111111111111"
 def example_params() -> dict[str, str]:
     """What main.bicep passes to functionapp.bicep, with example resource names."""
     main = bicep.main()
-    deployments = [
-        {
-            "name": f"{d['model']}-{d['region']}",
-            "endpoint": f"https://oai-example-{i}.openai.azure.com/",
-            "model": d["model"],
-            "region": d["region"],
-            "priority": d["priority"],
-            "tpm": d["capacity"] * 1000,
-        }
-        for i, d in enumerate(bicep.param_default(main, "aoaiDeployments"))
-    ]
+    deployments = bicep.example_deployments(main)
     return {
         "storageName": "stexample",
         "identityClientId": "22222222-2222-2222-2222-222222222222",
