@@ -205,6 +205,7 @@ def check_unit(unit: str, books: Books, served: Counter[str], traffic: Traffic,
         "exact calls": len(exact),
         "exact tokens": tokens(exact),
         "est. calls": len(estimated),
+        "never sent": unserved,  # estimated calls the model never saw (killed before sending)
         "est. tokens": tokens(estimated),
         "excess": excess,
         "excess %": f"{100 * excess / served_tokens:.1f}" if served_tokens else "-",
