@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from shared.adapters.cosmos_client import CosmosConnection, item_id
 from shared.adapters.cosmos_containers import CACHE
+from shared.adapters.cosmos_faults import translated
 from shared.domain.records import CachedCompletion
 from shared.domain.timestamps import iso
 
@@ -20,10 +21,12 @@ class CosmosCompletionCache:
         self._conn = conn
         self._container = conn.container(CACHE)
 
+    @translated
     async def get(self, key: str) -> CachedCompletion | None:
         doc = await self._conn.point_read(self._container, item_id(key), key)
         return None if doc is None else CachedCompletion.from_doc(doc)
 
+    @translated
     async def put(self, entry: CachedCompletion, ttl_seconds: int) -> None:
         if ttl_seconds <= 0:
             raise ValueError(f"ttl_seconds must be positive, got {ttl_seconds}")

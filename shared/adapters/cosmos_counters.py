@@ -15,6 +15,7 @@ from azure.cosmos.exceptions import CosmosResourceExistsError, CosmosResourceNot
 
 from shared.adapters.cosmos_client import CosmosConnection, item_id
 from shared.adapters.cosmos_containers import COUNTERS
+from shared.adapters.cosmos_faults import translated
 from shared.domain.timestamps import iso
 
 # patch -> 404 -> create -> 409 -> patch ends on the second patch unless the counter expired in
@@ -27,6 +28,7 @@ class CosmosCounterStore:
         self._conn = conn
         self._container = conn.container(COUNTERS)
 
+    @translated
     async def add(
         self, key: str, partition: str, delta: int, ttl_seconds: int | None = None
     ) -> int:
@@ -58,6 +60,7 @@ class CosmosCounterStore:
                 continue
         raise RuntimeError(f"counter {key!r} in {partition!r}: could not create or update it")
 
+    @translated
     async def get(self, key: str, partition: str) -> int:
         doc = await self._conn.point_read(self._container, item_id(key), partition)
         return 0 if doc is None else int(doc["value"])

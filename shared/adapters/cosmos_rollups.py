@@ -13,6 +13,7 @@ from datetime import datetime
 
 from shared.adapters.cosmos_client import CosmosConnection, item_id
 from shared.adapters.cosmos_containers import ROLLUPS
+from shared.adapters.cosmos_faults import translated
 from shared.domain.timestamps import from_iso, iso
 from shared.domain.usage import DailyRollup
 
@@ -35,6 +36,7 @@ class CosmosRollupStore:
         self._conn = conn
         self._container = conn.container(ROLLUPS)
 
+    @translated
     async def upsert(self, rollup: DailyRollup) -> None:
         await self._container.upsert_item(rollup.to_doc() | {"id": item_id(rollup.id)})
 

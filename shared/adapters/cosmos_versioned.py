@@ -18,6 +18,7 @@ from azure.cosmos.exceptions import (
 
 from shared.adapters.cosmos_client import CosmosConnection, Doc, item_id, ttl_until
 from shared.adapters.cosmos_containers import ContainerSpec
+from shared.adapters.cosmos_faults import translated
 from shared.ports import AlreadyExists, ConcurrencyConflict
 
 PartitionKey = str | list[str]
@@ -36,6 +37,7 @@ class VersionedItems:
     def _body(self, doc: Doc, record_id: str, expires_at: datetime) -> Doc:
         return {**doc, "id": item_id(record_id), "ttl": ttl_until(expires_at, self._conn.now())}
 
+    @translated
     async def create(
         self, doc: Doc, business_unit: str, record_id: str, expires_at: datetime
     ) -> Doc:
@@ -47,10 +49,12 @@ class VersionedItems:
             raise AlreadyExists(f"{self._kind} {record_id!r} already exists")
         return created
 
+    @translated
     async def get(self, business_unit: str, record_id: str) -> Doc | None:
         doc_id = item_id(record_id)
         return await self._conn.point_read(self._container, doc_id, self._pk(business_unit, doc_id))
 
+    @translated
     async def replace(
         self, doc: Doc, record_id: str, expires_at: datetime, etag: str | None
     ) -> Doc:
@@ -68,6 +72,7 @@ class VersionedItems:
             ) from None
         return dict(replaced)
 
+    @translated
     async def delete(self, business_unit: str, record_id: str) -> bool:
         doc_id = item_id(record_id)
         try:
