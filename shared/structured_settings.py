@@ -84,6 +84,9 @@ def default_models() -> dict[str, ModelConfig]:
         "gpt-4o": ModelConfig(context_window=128_000, encoding="o200k_base"),
         "gpt-4.1-mini": ModelConfig(context_window=1_047_576, encoding="o200k_base"),
         "gpt-35-turbo": ModelConfig(context_window=16_385, encoding="cl100k_base"),
+        # Embeddings: 8191 input tokens, counted with cl100k_base.
+        # https://learn.microsoft.com/azure/ai-services/openai/concepts/models#embeddings
+        "text-embedding-3-small": ModelConfig(context_window=8191, encoding="cl100k_base"),
     }
 
 

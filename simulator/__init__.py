@@ -1,4 +1,6 @@
-"""A local Azure OpenAI simulator: chat completions with Azure's quotas, errors and streaming.
+"""A local Azure OpenAI simulator: chat completions and embeddings with Azure's quotas, errors
+and streaming. Its embeddings are lexical (feature hashes, see embeddings.py): texts sharing words
+are close, paraphrases in other words are not; real similarity needs the real embeddings model.
 
 For development and benchmarks only; never deployed. See ``python -m simulator --help``.
 """

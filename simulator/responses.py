@@ -79,14 +79,19 @@ def timed_out() -> Response:
 
 
 def throttled(
-    api_version: str, limit: str, retry_after_s: float, tokens_left: int, requests_left: int
+    api_version: str,
+    limit: str,
+    retry_after_s: float,
+    tokens_left: int,
+    requests_left: int,
+    operation: str = "ChatCompletions_Create",
 ) -> Response:
     """429 as Azure sends it; ``retry_after_s`` is REAL seconds (a client waits that long)."""
     ms = max(1, math.ceil(retry_after_s * 1000))
     seconds = max(1, math.ceil(ms / 1000))
     what = "call rate limit" if limit == "requests" else "token rate limit"
     message = (
-        f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version "
+        f"Requests to the {operation} Operation under Azure OpenAI API version "
         f"{api_version} have exceeded {what} of your current OpenAI S0 pricing tier. "
         f"Please retry after {seconds} seconds. {_QUOTA_INCREASE}"
     )
@@ -97,6 +102,31 @@ def throttled(
         "x-ratelimit-remaining-requests": str(requests_left),
     }
     return error(429, "429", message, headers)
+
+
+def operation_not_supported(operation: str, model: str) -> Response:
+    """A chat call to an embeddings deployment (or the reverse), as Azure refuses it."""
+    return error(
+        400,
+        "OperationNotSupported",
+        f"The {operation} operation does not work with the specified model, {model}. Please "
+        "choose different model and try again. You can learn more about which models can be "
+        "used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993.",
+    )
+
+
+def context_length_exceeded(limit: int, requested: int) -> Response:
+    body = {
+        "error": {
+            "message": f"This model's maximum context length is {limit} tokens, however you "
+            f"requested {requested} tokens ({requested} in your prompt; 0 for the completion). "
+            "Please reduce your prompt; or completion length.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "context_length_exceeded",
+        }
+    }
+    return Response(dumps(body), status_code=400, media_type=JSON)
 
 
 def usage(prompt_tokens: int, reply: Reply) -> dict[str, Any]:

@@ -20,3 +20,7 @@ class FakeClock:
 
 def chat_path(deployment: str, api_version: str = API_VERSION) -> str:
     return f"/openai/deployments/{deployment}/chat/completions?api-version={api_version}"
+
+
+def embeddings_path(deployment: str, api_version: str = API_VERSION) -> str:
+    return f"/openai/deployments/{deployment}/embeddings?api-version={api_version}"
