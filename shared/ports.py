@@ -17,6 +17,12 @@ from typing import Protocol
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
 from shared.domain.intent import UsageIntent
+from shared.domain.embeddings import (
+    EmbeddingRequest,
+    EmbeddingResult,
+    SemanticEntry,
+    SemanticMatch,
+)
 from shared.domain.records import (
     CachedCompletion,
     ChatSession,
@@ -61,6 +67,19 @@ class CompletionCache(Protocol):
     async def get(self, key: str) -> CachedCompletion | None: ...
 
     async def put(self, entry: CachedCompletion, ttl_seconds: int) -> None: ...
+
+
+class SemanticCache(Protocol):
+    """Cached answers found by the similarity of their input's embedding, one partition (see
+    SemanticEntry.partition) at a time; never across partitions."""
+
+    async def nearest(
+        self, partition: str, vector: Sequence[float], limit: int
+    ) -> list[SemanticMatch]:
+        """Up to ``limit`` unexpired entries of the partition, most similar first."""
+        ...
+
+    async def put(self, entry: SemanticEntry, ttl_seconds: int) -> None: ...
 
 
 class UsageLedger(Protocol):
@@ -208,3 +227,9 @@ class ChatModel(Protocol):
     async def complete(self, request: ChatRequest) -> ChatResult: ...
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
+
+
+class EmbeddingModel(Protocol):
+    """Azure OpenAI embeddings: one deployment (adapter) or many (the router)."""
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult: ...

@@ -1,4 +1,4 @@
-"""The seven containers: partition key, TTL and indexing of each (reasons in docs/cosmos.md)."""
+"""The containers: partition key, TTL, indexing and vector policy of each (docs/cosmos.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from azure.cosmos import PartitionKey
 from azure.cosmos.aio import DatabaseProxy
+
+from shared.domain.embeddings import EMBEDDING_DIMENSIONS
 
 
 def _index_only(*paths: str) -> dict[str, Any]:
@@ -27,6 +29,8 @@ class ContainerSpec:
     # https://learn.microsoft.com/azure/cosmos-db/time-to-live
     default_ttl: int | None
     indexing_policy: dict[str, Any] = field(default_factory=_index_only)
+    # Azure Cosmos DB for NoSQL vector search; None for every container but the semantic cache.
+    vector_embedding_policy: dict[str, Any] | None = None
 
     def partition_key_definition(self) -> PartitionKey:
         if len(self.partition_key) == 1:
@@ -47,6 +51,33 @@ ROLLUPS = ContainerSpec(
 INTENTS = ContainerSpec(
     "usage_intents", ("/business_unit",), None, _index_only("/business_unit", "/deadline")
 )
+# The semantic cache: one logical partition per business unit / use case / version / template /
+# parameters (SemanticEntry.partition), searched with VectorDistance inside that partition only.
+# A "flat" index is exact (100% recall) and takes up to 505 dimensions; the query is always
+# scoped to one small partition, where an approximate index (diskANN) would buy nothing.
+# The vector path is kept out of the regular index (it would only make writes dearer).
+# https://learn.microsoft.com/azure/cosmos-db/nosql/vector-search#container-vector-policies
+# https://learn.microsoft.com/azure/cosmos-db/index-policy#vector-indexes
+SEMANTIC_CACHE = ContainerSpec(
+    "semantic_cache",
+    ("/partition",),
+    default_ttl=-1,
+    indexing_policy={
+        **_index_only("/partition", "/expires_at"),
+        "excludedPaths": [{"path": "/*"}, {"path": "/vector/*"}],
+        "vectorIndexes": [{"path": "/vector", "type": "flat"}],
+    },
+    vector_embedding_policy={
+        "vectorEmbeddings": [
+            {
+                "path": "/vector",
+                "dataType": "float32",
+                "distanceFunction": "cosine",
+                "dimensions": EMBEDDING_DIMENSIONS,
+            }
+        ]
+    },
+)
 CONTAINERS: tuple[ContainerSpec, ...] = (
     CACHE,
     SESSIONS,
@@ -55,6 +86,7 @@ CONTAINERS: tuple[ContainerSpec, ...] = (
     COUNTERS,
     ROLLUPS,
     INTENTS,
+    SEMANTIC_CACHE,
 )
 
 
@@ -62,9 +94,12 @@ async def create_containers(database: DatabaseProxy) -> None:
     """Idempotent; needs control-plane rights, so Entra ID deployments usually create them in IaC
     (data-plane RBAC cannot create containers) and set COSMOS_CREATE_CONTAINERS=false."""
     for spec in CONTAINERS:
+        # A vector policy can only be set when a container is created (the account needs the
+        # EnableNoSQLVectorSearch capability); an existing container keeps what it has.
         await database.create_container_if_not_exists(
             id=spec.name,
             partition_key=spec.partition_key_definition(),
             default_ttl=spec.default_ttl,
             indexing_policy=spec.indexing_policy,
+            vector_embedding_policy=spec.vector_embedding_policy,
         )

@@ -1,4 +1,4 @@
-"""The Cosmos DB ``Stores`` bundle: one connection, seven adapters."""
+"""The Cosmos DB ``Stores`` bundle: one connection, an adapter per port."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from shared.adapters.cosmos_intents import CosmosUsageIntents
 from shared.adapters.cosmos_jobs import CosmosJobStore
 from shared.adapters.cosmos_ledger import CosmosUsageLedger
 from shared.adapters.cosmos_rollups import CosmosRollupStore
+from shared.adapters.cosmos_semantic_cache import CosmosSemanticCache
 from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.composition.stores import Stores
 from shared.domain.timestamps import WallClock, utc_now
@@ -29,6 +30,7 @@ def cosmos_stores(
         jobs=CosmosJobStore(conn),
         counters=CosmosCounterStore(conn),
         intents=CosmosUsageIntents(conn),
+        semantic=CosmosSemanticCache(conn),
         close=close or conn.close,
         ping=conn.ping,
         kind="cosmos",

@@ -20,6 +20,7 @@ from shared.adapters.sqlite_intents import SqliteUsageIntents
 from shared.adapters.sqlite_jobs import SqliteJobStore
 from shared.adapters.sqlite_ledger import SqliteUsageLedger
 from shared.adapters.sqlite_rollups import SqliteRollupStore
+from shared.adapters.sqlite_semantic_cache import SqliteSemanticCache
 from shared.adapters.sqlite_sessions import SqliteSessionStore
 from shared.composition.stores import Stores
 from shared.domain.timestamps import WallClock, utc_now
@@ -31,7 +32,7 @@ PROBE_SCHEMA = ("CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at RE
 
 
 def open_embedded_stores(data_dir: Path, *, now: WallClock = utc_now) -> Stores:
-    """All seven stores on one connection to data_dir/gateway.sqlite3 (created if missing).
+    """Every store on one connection to data_dir/gateway.sqlite3 (created if missing).
 
     ``now`` is the clock used for expiry; tests pass a fake one to expire records instantly.
     Raises StoreUnavailable when the file cannot be opened (a read-only or full disk).
@@ -62,6 +63,7 @@ def open_embedded_stores(data_dir: Path, *, now: WallClock = utc_now) -> Stores:
             jobs=SqliteJobStore(db),
             counters=SqliteCounterStore(db),
             intents=SqliteUsageIntents(db),
+            semantic=SqliteSemanticCache(db),
             atomic=atomic,
             close=close,
             ping=ping,

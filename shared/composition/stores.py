@@ -11,6 +11,7 @@ from shared.ports import (
     CounterStore,
     JobStore,
     RollupStore,
+    SemanticCache,
     SessionStore,
     UsageIntents,
     UsageLedger,
@@ -32,6 +33,8 @@ class Stores:
     counters: CounterStore
     intents: UsageIntents
     atomic: Atomic = one_by_one
+    # Answers found by embedding similarity (use cases with cache.mode "semantic").
+    semantic: SemanticCache | None = None
     # Releases connections/clients; called once when the process shuts down.
     close: Callable[[], Awaitable[None]] = _nothing
     # Readiness: a cheap write (metering needs writes); raises when the store cannot take it.

@@ -20,6 +20,7 @@ from shared.ports import (
     CounterStore,
     JobStore,
     RollupStore,
+    SemanticCache,
     SessionStore,
     UsageIntents,
     UsageLedger,
@@ -114,3 +115,9 @@ def counters(stores: Stores) -> CounterStore:
 @pytest.fixture
 def intents(stores: Stores) -> UsageIntents:
     return stores.intents
+
+
+@pytest.fixture
+def semantic(stores: Stores) -> SemanticCache:
+    assert stores.semantic is not None
+    return stores.semantic
