@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
-from shared.domain.intent import UsageIntent
 from shared.domain.embeddings import (
     EmbeddingRequest,
     EmbeddingResult,
     SemanticEntry,
     SemanticMatch,
 )
+from shared.domain.intent import UsageIntent
 from shared.domain.records import (
     CachedCompletion,
     ChatSession,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.semantic.facts import extract, stem
+from shared.semantic.facts import extract
 from shared.semantic.near_miss import near_miss
+from shared.semantic.text import stem
 
 AGREE = [
     ("How do I reset my password?", "How can I reset my password"),
