@@ -35,7 +35,12 @@ async def usecase_run(req: Request) -> Response:
         # "stream" is popped before validation; Prefer: respond-async is then ignored (RFC 7240).
         if wants_stream(body, header(request.headers, "accept")):
             stream = await open_usecase_stream(
-                ctx.gateway.usecases, ctx.caller, usecase_id, body, ctx.request_id
+                ctx.gateway.usecases,
+                ctx.caller,
+                usecase_id,
+                body,
+                ctx.request_id,
+                header(request.headers, "cache-control"),
             )
             return StreamingResponse(
                 sse_frames(stream.events, ctx.request_id),
@@ -50,6 +55,7 @@ async def usecase_run(req: Request) -> Response:
             body,
             ctx.request_id,
             prefer_async=prefer_async,
+            cache_control=header(request.headers, "cache-control"),
         )
         response = answer_response(answer)
         if prefer_async and isinstance(answer, Queued):

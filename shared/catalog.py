@@ -14,7 +14,7 @@ from pathlib import Path
 from string import Template
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from shared.domain.chat import Message
 
@@ -42,12 +42,28 @@ class FieldSpec(BaseModel):
 
 
 class CachePolicy(BaseModel):
+    """``exact``: the same rendered prompt gets the cached answer. ``semantic`` adds, after an
+    exact miss, a lookup by embedding similarity (docs/semantic_cache.md): only for use cases
+    whose answer depends on the input's meaning, never shared across business units, and
+    scoped to the use case's version, prompt templates and parameters."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: Literal["off", "exact"] = "off"
+    mode: Literal["off", "exact", "semantic"] = "off"
     ttl_seconds: int = Field(default=3600, gt=0)
     # Shared across business units only when the use case says so (issue: isolation).
     shareable: bool = False
+    # semantic only: the cosine similarity a cached prompt needs (then the near-miss guard),
+    # the deployment group that embeds, and how many nearest candidates the guard may inspect.
+    similarity: float = Field(default=0.92, gt=0, le=1)
+    embedding_group: str = "text-embedding-3-small"
+    candidates: int = Field(default=5, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _semantic_stays_in_its_unit(self) -> CachePolicy:
+        if self.mode == "semantic" and self.shareable:
+            raise ValueError("a semantic cache is never shared across business units")
+        return self
 
 
 class OutputSpec(BaseModel):

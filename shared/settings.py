@@ -130,7 +130,8 @@ class Settings(BaseSettings):
     aoai_deployments: list[DeploymentConfig] = Field(
         default_factory=default_deployments,
         description="JSON list of deployments: name, endpoint, model, region, group, priority, "
-        "weight, tpm, rpm, api_key_setting (empty: Entra ID). Default: three simulated regions",
+        "weight, tpm, rpm, api_key_setting (empty: Entra ID). Default: three simulated chat "
+        "regions and two embeddings regions (text-embedding-3-small)",
     )
     aoai_models: dict[str, ModelConfig] = Field(
         default_factory=default_models,

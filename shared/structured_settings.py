@@ -60,10 +60,11 @@ def simulator_endpoint() -> str:
 
 
 def default_deployments() -> list[DeploymentConfig]:
-    """Three simulated regions: what the local host serves when nothing else is configured."""
+    """Three simulated chat regions and two embeddings regions: what the local host serves when
+    nothing else is configured."""
     sim = simulator_endpoint()
     rows = [("eastus", 60_000), ("swedencentral", 60_000), ("westus3", 30_000)]
-    return [
+    chat = [
         DeploymentConfig.model_validate(
             {
                 "name": f"gpt-4o-mini-{region}",
@@ -76,6 +77,19 @@ def default_deployments() -> list[DeploymentConfig]:
         )
         for region, tpm in rows
     ]
+    embeddings = [
+        DeploymentConfig.model_validate(
+            {
+                "name": f"text-embedding-3-small-{region}",
+                "endpoint": sim,
+                "model": "text-embedding-3-small",
+                "region": region,
+                "tpm": 120_000,
+            }
+        )
+        for region in ("eastus", "swedencentral")
+    ]
+    return chat + embeddings
 
 
 def default_models() -> dict[str, ModelConfig]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from shared.catalog import Catalog
+from shared.composition.root import Gateway, use_gateway
 from shared.domain import holder
 from shared.domain.chat import (
     ChatRequest,
@@ -17,7 +20,10 @@ from shared.domain.chat import (
     StreamEvent,
     TokenUsage,
 )
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
+from shared.ports import EmbeddingModel
 from shared.tokenizer import Tokenizer
+from simulator.embeddings import lexical_embedding
 
 Reply = str | Callable[[ChatRequest], str] | Exception
 
@@ -69,3 +75,53 @@ def dead_holder() -> str:
         check=True,
     )
     return f"{holder.INSTANCE}/{child.stdout.strip()}/0123456789ab"
+
+
+@dataclass
+class FakeEmbeddings:
+    """The EmbeddingModel port on the simulator's lexical vectors; records every request."""
+
+    tokenizer: Tokenizer = field(default_factory=lambda: Tokenizer("cl100k_base"))
+    requests: list[EmbeddingRequest] = field(default_factory=list)
+    fail_with: Exception | None = None
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        self.requests.append(request)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return EmbeddingResult(
+            vectors=tuple(tuple(lexical_embedding(t, request.dimensions)) for t in request.texts),
+            usage=TokenUsage(sum(self.tokenizer.count(t) for t in request.texts), 0),
+            model="text-embedding-3-small",
+            deployment="fake-embed-eastus",
+            region="eastus",
+        )
+
+
+def with_semantic_cache(catalog: Catalog, usecase_id: str, similarity: float = 0.92) -> Catalog:
+    """The catalog with one use case opted in to the semantic cache (none is, as shipped)."""
+    usecase = catalog.get(usecase_id)
+    assert usecase is not None
+    policy = usecase.cache.model_copy(update={"mode": "semantic", "similarity": similarity})
+    usecases = {u.id: u for u in catalog.all()}
+    usecases[usecase_id] = usecase.model_copy(update={"cache": policy})
+    return Catalog(usecases)
+
+
+def opt_in_semantic(
+    gateway: Gateway,
+    usecase_id: str,
+    *,
+    similarity: float = 0.92,
+    embeddings: EmbeddingModel | None = None,
+) -> Gateway:
+    """Install the gateway with one use case opted in to the semantic cache (and, for a gateway
+    of fakes, an embeddings model); its records are frozen, so this is a copy."""
+    catalog = with_semantic_cache(gateway.catalog, usecase_id, similarity)
+    calls = gateway.usecases.calls
+    if embeddings is not None:
+        calls = dataclasses.replace(calls, embeddings=embeddings)
+    usecases = dataclasses.replace(gateway.usecases, catalog=catalog, calls=calls)
+    rewired = dataclasses.replace(gateway, catalog=catalog, usecases=usecases)
+    use_gateway(rewired)
+    return rewired

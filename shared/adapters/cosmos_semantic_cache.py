@@ -18,18 +18,24 @@ from shared.adapters.cosmos_containers import SEMANTIC_CACHE
 from shared.domain.embeddings import SemanticEntry, SemanticMatch
 from shared.domain.timestamps import iso
 
-# Constant text: the vector, the limit and the time go in as parameters.
+# Constant text: every value goes in as a parameter. The partition is also the request's
+# partition key (a single-partition query); repeating it in WHERE is the adapters' convention.
 NEAREST_QUERY = (
     "SELECT TOP @limit c.id, c.partition, c.text, c.content, c.usage, c.business_unit, "
-    "c.use_case, c.model, c.created_at, VectorDistance(c.vector, @vector) AS similarity "
-    "FROM c WHERE c.expires_at > @now ORDER BY VectorDistance(c.vector, @vector)"
+    "c.use_case, c.model, c.created_at, c.finish_reason, "
+    "VectorDistance(c.vector, @vector) AS similarity "
+    "FROM c WHERE c.partition = @partition AND c.expires_at > @now "
+    "ORDER BY VectorDistance(c.vector, @vector)"
 )
 
 
-def nearest_parameters(vector: Sequence[float], limit: int, now: str) -> list[dict[str, Any]]:
+def nearest_parameters(
+    partition: str, vector: Sequence[float], limit: int, now: str
+) -> list[dict[str, Any]]:
     return [
         {"name": "@limit", "value": limit},
         {"name": "@vector", "value": [float(x) for x in vector]},
+        {"name": "@partition", "value": partition},
         {"name": "@now", "value": now},
     ]
 
@@ -44,7 +50,7 @@ class CosmosSemanticCache:
     ) -> list[SemanticMatch]:
         items = self._container.query_items(
             NEAREST_QUERY,
-            parameters=nearest_parameters(vector, limit, iso(self._conn.now())),
+            parameters=nearest_parameters(partition, vector, limit, iso(self._conn.now())),
             partition_key=partition,
         )
         return [

@@ -15,7 +15,10 @@ annotations first, ~60 µs per call for a body the gateway has already built and
 
 from __future__ import annotations
 
+import base64
 import json
+import sys
+from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -34,6 +37,7 @@ from shared.domain.chat import (
     StreamEvent,
     TokenUsage,
 )
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
 from shared.domain.upstream import (
     UpstreamError,
     UpstreamRejected,
@@ -44,6 +48,7 @@ from shared.settings import DeploymentConfig
 from shared.tokenizer import Tokenizer
 
 CHAT_COMPLETIONS = "/chat/completions"  # the Azure client maps it to /deployments/{model}/...
+EMBEDDINGS = "/embeddings"
 STREAM_OPTIONS = {"include_usage": True}  # the final chunk carries the usage
 
 TokenProvider = Callable[[], Awaitable[str]]
@@ -264,6 +269,35 @@ class AzureOpenAIDeployment:
             usage = self._estimate(request, content)
         yield StreamEnd(self._result(content, usage, finish, headers))
 
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        """Vectors as base64 float32 (a quarter of the JSON floats' bytes, decoded without
+        parsing a number per dimension), shortened to ``request.dimensions``."""
+        body = {
+            "input": list(request.texts),
+            "model": self.config.name,
+            "dimensions": request.dimensions,
+            "encoding_format": "base64",
+        }
+        try:
+            raw = await self._client.post(EMBEDDINGS, cast_to=httpx2.Response, body=body)
+        except openai.OpenAIError as exc:
+            raise translate(exc, self.name) from exc
+        answer = json.loads(raw.content)
+        items = sorted(answer["data"], key=lambda item: int(item["index"]))
+        usage = answer.get("usage")
+        return EmbeddingResult(
+            vectors=tuple(decode_vector(item["embedding"]) for item in items),
+            usage=(
+                TokenUsage(prompt_tokens=int(usage["prompt_tokens"]), completion_tokens=0)
+                if usage is not None
+                else TokenUsage(request.prompt_tokens, 0, estimated=True)
+            ),
+            model=self.config.model,
+            deployment=self.config.name,
+            region=self.config.region,
+            ratelimit=ratelimit_info(raw.headers),
+        )
+
     def _estimate(self, request: ChatRequest, content: str) -> TokenUsage:
         """Upstream sent no usage: count with the tokenizer and say so; never silently zero."""
         return TokenUsage(
@@ -271,3 +305,14 @@ class AzureOpenAIDeployment:
             completion_tokens=self._tokenizer.count(content),
             estimated=True,
         )
+
+
+def decode_vector(encoded: str | list[float]) -> tuple[float, ...]:
+    """An embedding as the service sent it: base64 little-endian float32, or a JSON array."""
+    if isinstance(encoded, list):
+        return tuple(float(x) for x in encoded)
+    values = array("f")
+    values.frombytes(base64.b64decode(encoded))
+    if sys.byteorder == "big":  # pragma: no cover - little-endian everywhere we run
+        values.byteswap()
+    return tuple(values)

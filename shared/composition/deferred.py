@@ -13,6 +13,7 @@ import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
 from shared.routing.selection import RoutableDeployment
 from shared.settings import DeploymentConfig
 
@@ -48,6 +49,9 @@ class DeferredDeployment:
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         return self._connected().stream(request)
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        return await self._connected().embed(request)
 
     async def close(self) -> None:
         close, self._close, self._deployment = self._close, None, None

@@ -21,7 +21,7 @@ from shared.deployment_groups import DeploymentGroups
 from shared.domain.timestamps import WallClock, utc_now
 from shared.handlers.deps import CallDeps, ChatDeps, JobDeps, ReportDeps, RollupDeps, UseCaseDeps
 from shared.metering.meter import Meter
-from shared.ports import ChatModel, OverflowQueue, QueueReceiver
+from shared.ports import ChatModel, EmbeddingModel, OverflowQueue, QueueReceiver
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -77,7 +77,14 @@ async def build_gateway(settings: Settings) -> Gateway:
     queue, receiver, close_queue = await build_queue(settings, credential)
     router, close_chat = build_chat(settings, groups, credential)
     gateway = assemble(
-        settings, stores, queue, router, receiver=receiver, groups=groups, router=router
+        settings,
+        stores,
+        queue,
+        router,
+        receiver=receiver,
+        groups=groups,
+        router=router,
+        embeddings=router,
     )
     # Closed in reverse: clients first, the credential they share last.
     gateway.closers.extend([credential.close, stores.close, close_queue, close_chat])
@@ -114,12 +121,15 @@ def assemble(
     router: Router | None = None,
     catalog: Catalog | None = None,
     now: WallClock = utc_now,
+    embeddings: EmbeddingModel | None = None,
 ) -> Gateway:
     """Wire a gateway from ready adapters (the real ones above, or fakes in tests)."""
     catalog = catalog or Catalog.load()
     groups = groups or DeploymentGroups.from_settings(settings)
     for usecase in catalog.all():
         groups.group(usecase.deployment_group)  # fail at start if a use case names no group
+        if usecase.cache.mode == "semantic" and embeddings is not None:
+            groups.group(usecase.cache.embedding_group)  # and for its embeddings
     from shared.telemetry.instrument import instrument  # plain ports while telemetry is off
 
     ports = instrument(
@@ -139,7 +149,17 @@ def assemble(
         atomic=stores.atomic,
         observer=ports.observer,
     )
-    calls = CallDeps(groups, stores.cache, meter, ports.chat, now)
+    calls = CallDeps(
+        groups,
+        stores.cache,
+        meter,
+        ports.chat,
+        now,
+        # Semantic-cache use cases: the vector store and the embeddings (the router); a test
+        # gateway of fakes may have neither, and its semantic use cases use only their exact cache.
+        semantic=stores.semantic,
+        embeddings=embeddings,
+    )
     jobs = JobDeps(
         ports.jobs,
         queue,

@@ -55,6 +55,7 @@ class SemanticEntry:
     use_case: str
     model: str
     created_at: datetime
+    finish_reason: str = "stop"
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class SemanticEntry:
             "use_case": self.use_case,
             "model": self.model,
             "created_at": self.created_at.isoformat(),
+            "finish_reason": self.finish_reason,
         }
 
     @classmethod
@@ -83,6 +85,7 @@ class SemanticEntry:
             use_case=doc["use_case"],
             model=doc["model"],
             created_at=datetime.fromisoformat(doc["created_at"]),
+            finish_reason=str(doc.get("finish_reason", "stop")),
         )
 
 

@@ -15,9 +15,11 @@ from shared.metering.meter import Meter
 from shared.ports import (
     ChatModel,
     CompletionCache,
+    EmbeddingModel,
     JobStore,
     OverflowQueue,
     RollupStore,
+    SemanticCache,
     SessionStore,
     UsageIntents,
     UsageLedger,
@@ -33,6 +35,10 @@ class CallDeps:
     meter: Meter
     chat: ChatModel
     now: WallClock
+    # Semantic-cache use cases (docs/semantic_cache.md): the vector store and the embeddings
+    # model. Without both, such a use case uses only its exact cache (a gateway of fakes).
+    semantic: SemanticCache | None = None
+    embeddings: EmbeddingModel | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.catalog import Catalog, UseCase
@@ -32,6 +32,19 @@ class PreparedCall:
     cache_key: str | None
     # The queued job this call runs for ("" for a direct call); its usage records say so.
     job_id: str = ""
+    # Cache-Control on the request: no-cache skips the lookup, no-store also the fill.
+    cache_lookup: bool = True
+    cache_fill: bool = True
+
+
+def with_cache_control(call: PreparedCall, cache_control: str) -> PreparedCall:
+    """``Cache-Control: no-cache`` (answer fresh, keep the answer) or ``no-store`` (answer
+    fresh, keep nothing) for one request; RFC 9111 section 5.2.1."""
+    directives = {d.strip().lower() for d in cache_control.split(",")}
+    no_store = "no-store" in directives
+    if not (no_store or "no-cache" in directives):
+        return call
+    return replace(call, cache_lookup=False, cache_fill=not no_store)
 
 
 def find_usecase(catalog: Catalog, caller: Caller, usecase_id: str) -> UseCase:

@@ -175,6 +175,14 @@ class ChargebackReport(OpenModel):
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSource:
+    """Where a cached answer came from, when that was the semantic cache."""
+
+    kind: Literal["semantic"]
+    similarity: float  # cosine similarity of the cached prompt to this one
+
+
+@dataclass(frozen=True, slots=True)
 class UseCaseAnswer:
     """A use case's answer: its output under the use case's own field name."""
 
@@ -188,11 +196,13 @@ class UseCaseAnswer:
     use_case: UseCaseRef
     cost: Decimal  # exact: the sum of its priced usage records
     currency: str
-    # The meter's response headers (a soft-budget warning); the trigger adds them.
+    # The meter's response headers (a soft-budget warning) and the cache's; the trigger adds
+    # them.
     headers: dict[str, str] = field(default_factory=dict)
+    cache: CacheSource | None = None
 
     def body(self) -> dict[str, Any]:
-        return {
+        body = {
             self.output_field: self.output,
             "finish_reason": self.finish_reason,
             "truncated": truncated(self.finish_reason),
@@ -204,6 +214,9 @@ class UseCaseAnswer:
             "cost": plain(self.cost),
             "currency": self.currency,
         }
+        if self.cache is not None:
+            body["cache"] = {"kind": self.cache.kind, "similarity": self.cache.similarity}
+        return body
 
 
 @dataclass(frozen=True, slots=True)

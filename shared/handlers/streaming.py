@@ -33,9 +33,9 @@ from shared.domain.upstream import UpstreamUnavailable
 from shared.domain.usage import Outcome, UsageRecord
 from shared.handlers.deps import CallDeps, UseCaseDeps
 from shared.handlers.output import truncated
-from shared.handlers.prepare import PreparedCall, find_usecase, prepare
+from shared.handlers.prepare import PreparedCall, find_usecase, prepare, with_cache_control
 from shared.handlers.shielded import shielded
-from shared.handlers.usecase_call import answer_from_cache, cache_answer, plan_of, usage_record
+from shared.handlers.usecase_call import cache_answer, look_up, plan_of, usage_record
 from shared.metering.meter import Reservation
 from shared.metering.money import plain
 
@@ -90,7 +90,12 @@ async def open_stream(
 
 
 async def open_usecase_stream(
-    deps: UseCaseDeps, caller: Caller, usecase_id: str, body: Any, request_id: str
+    deps: UseCaseDeps,
+    caller: Caller,
+    usecase_id: str,
+    body: Any,
+    request_id: str,
+    cache_control: str = "",
 ) -> ReplyStream:
     """POST /api/v1/{usecase} with streaming: text use cases only; the cache still applies."""
     usecase = find_usecase(deps.catalog, caller, usecase_id)
@@ -101,16 +106,27 @@ async def open_usecase_stream(
             "stream",
             code="stream_not_supported",
         )
-    call = prepare(usecase, caller, body, request_id, calls.groups)
-    hit = await answer_from_cache(calls, call, time.perf_counter())
-    if hit is not None:
-        return ReplyStream(_replay(hit.body(), hit.output_field), {})
+    call = with_cache_control(
+        prepare(usecase, caller, body, request_id, calls.groups), cache_control
+    )
+    lookup = await look_up(calls, call, time.perf_counter())
+    if lookup.answer is not None:
+        hit = lookup.answer
+        return ReplyStream(_replay(hit.body(), hit.output_field), dict(hit.headers))
 
     async def fill_cache(result: ChatResult, record: UsageRecord) -> dict[str, Any]:
-        await cache_answer(calls, call, result)
-        return {"cached": False, "use_case": {"id": usecase.id, "version": usecase.version}}
+        await cache_answer(calls, call, result, lookup.probe)
+        extra: dict[str, Any] = {
+            "cached": False,
+            "use_case": {"id": usecase.id, "version": usecase.version},
+        }
+        if lookup.probe is not None:  # the semantic lookup's embeddings call is part of it
+            extra["cost"] = plain(calls.meter.price(record).cost + lookup.probe.record.cost)
+        return extra
 
-    return await open_stream(calls, call, on_complete=fill_cache)
+    stream = await open_stream(calls, call, on_complete=fill_cache)
+    stream.headers.update(lookup.headers)  # x-gateway-cache: miss / bypass
+    return stream
 
 
 async def _replay(body: dict[str, Any], text_field: str) -> AsyncGenerator[ReplyEvent, None]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,7 +33,15 @@ from shared.domain.usage import Outcome, UsageRecord
 from shared.handlers.deps import CallDeps
 from shared.handlers.output import InvalidOutput, TruncatedOutput, parse_output
 from shared.handlers.prepare import PreparedCall
-from shared.handlers.results import UseCaseAnswer, UseCaseRef
+from shared.handlers.results import CacheSource, UseCaseAnswer, UseCaseRef
+from shared.handlers.semantic_cache import (
+    Probe,
+    SemanticDeps,
+    SemanticHit,
+    embed_prompt,
+    find,
+    remember,
+)
 from shared.metering.meter import Reservation
 from shared.ports import StoreUnavailable
 
@@ -41,6 +49,11 @@ OnAnswered = Callable[[dict[str, Any], UsageRecord], Awaitable[None]]
 Called = tuple[ChatResult, Any, dict[str, str], UsageRecord]
 
 log = logging.getLogger("gateway.usecase")
+
+# Where a caching use case's answer came from: "exact", "semantic", "miss" or "bypass"
+# (Cache-Control: no-cache / no-store); on a semantic hit, how similar the cached prompt was.
+CACHE_HEADER = "x-gateway-cache"
+SIMILARITY_HEADER = "x-gateway-cache-similarity"
 
 
 def plan_of(call: PreparedCall, request: ChatRequest) -> CallPlan:
@@ -97,6 +110,7 @@ def usecase_answer(
     finish_reason: str,
     records: Sequence[UsageRecord],
     headers: dict[str, str] | None = None,
+    cache: CacheSource | None = None,
 ) -> UseCaseAnswer:
     """The answer, with what its calls cost, exactly, in the price table's currency: the sum of
     its priced usage records (two when the output was retried; 0 for a gateway cache hit)."""
@@ -112,6 +126,7 @@ def usecase_answer(
         cost=sum((r.cost for r in records), Decimal(0)),
         currency=records[0].currency,
         headers=headers or {},
+        cache=cache,
     )
 
 
@@ -138,7 +153,87 @@ async def answer_from_cache(
         now=deps.now(),
     )
     saved = await deps.meter.settle_cache_hit(record, avoided=hit.usage)
-    return usecase_answer(call, output, zero, True, hit.finish_reason, [saved])
+    exact = {CACHE_HEADER: "exact"}
+    return usecase_answer(call, output, zero, True, hit.finish_reason, [saved], headers=exact)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What the caches said: an answer, or a miss (with the prompt's embedding, to keep the
+    model's answer by it) and the header saying so."""
+
+    answer: UseCaseAnswer | None = None
+    probe: Probe | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def semantic_deps(deps: CallDeps, call: PreparedCall) -> SemanticDeps | None:
+    """Set for a semantic use case when the gateway has an embeddings model and a vector store
+    (the composition root always wires both; a test gateway built from fakes may not)."""
+    if call.usecase.cache.mode != "semantic":
+        return None
+    if deps.semantic is None or deps.embeddings is None:
+        return None
+    return SemanticDeps(deps.semantic, deps.embeddings, deps.meter, deps.groups, deps.now)
+
+
+async def look_up(deps: CallDeps, call: PreparedCall, started: float) -> Lookup:
+    if call.cache_key is None:
+        return Lookup()
+    if not call.cache_lookup:
+        return Lookup(headers={CACHE_HEADER: "bypass"})
+    exact = await answer_from_cache(deps, call, started)
+    if exact is not None:
+        return Lookup(exact)
+    semantic = semantic_deps(deps, call)
+    if semantic is None:
+        return Lookup(headers={CACHE_HEADER: "miss"})
+    try:
+        probe = await embed_prompt(semantic, call)
+    except UpstreamError as exc:
+        # The semantic lookup only saves a call: without embeddings (throttled, down, no
+        # capacity), answer from the model, as on a miss. Its reservation is already released.
+        log.warning("semantic lookup skipped use_case=%s: %s", call.usecase.id, type(exc).__name__)
+        return Lookup(headers={CACHE_HEADER: "miss"})
+    hit = await find(semantic, call, probe)
+    if hit is None:
+        return Lookup(probe=probe, headers={CACHE_HEADER: "miss"})
+    answer = await answer_from_semantic(deps, call, hit, started)
+    return Lookup(answer) if answer is not None else Lookup(probe=probe)
+
+
+async def answer_from_semantic(
+    deps: CallDeps, call: PreparedCall, hit: SemanticHit, started: float
+) -> UseCaseAnswer | None:
+    """Metered as a cache hit whose savings are net of the lookup's embeddings call; the
+    answer's cost is that call's."""
+    try:
+        output = parse_output(call.usecase, hit.entry.content, hit.entry.finish_reason)
+    except InvalidOutput:
+        return None
+    record = usage_record(
+        call,
+        call.request.request_id,
+        ZERO_USAGE,
+        result=None,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        outcome="cache_hit",
+        now=deps.now(),
+    )
+    saved = await deps.meter.settle_cache_hit(
+        record, avoided=hit.entry.usage, net_of=hit.probe.record.cost
+    )
+    similarity = round(hit.similarity, 4)
+    return usecase_answer(
+        call,
+        output,
+        ZERO_USAGE,
+        True,
+        hit.entry.finish_reason,
+        [saved, hit.probe.record],
+        headers={CACHE_HEADER: "semantic", SIMILARITY_HEADER: f"{similarity:.4f}"},
+        cache=CacheSource("semantic", similarity),
+    )
 
 
 async def metered_call(
@@ -202,10 +297,16 @@ async def _call_and_settle(
     return result, output, reservation.headers, priced
 
 
-async def cache_answer(deps: CallDeps, call: PreparedCall, result: ChatResult) -> None:
-    """Keep the model's answer for the next identical call (when the use case caches)."""
-    if call.cache_key is None:
+async def cache_answer(
+    deps: CallDeps, call: PreparedCall, result: ChatResult, probe: Probe | None = None
+) -> None:
+    """Keep the model's answer for the next identical call (when the use case caches) and, for
+    a semantic use case, for the next call that means the same."""
+    if call.cache_key is None or not call.cache_fill:
         return
+    semantic = semantic_deps(deps, call)
+    if semantic is not None and probe is not None:
+        await remember(semantic, call, probe, result)
     entry = CachedCompletion(
         key=call.cache_key,
         business_unit=call.caller.business_unit,
@@ -223,9 +324,9 @@ async def execute(
     deps: CallDeps, call: PreparedCall, *, on_answered: OnAnswered | None = None
 ) -> UseCaseAnswer:
     started = time.perf_counter()
-    cached = await answer_from_cache(deps, call, started)
-    if cached is not None:
-        return cached
+    lookup = await look_up(deps, call, started)
+    if lookup.answer is not None:
+        return lookup.answer
     request_id = call.request.request_id
     result, output, headers, priced = await metered_call(deps, call, request_id, on_answered)
     records = [priced]
@@ -249,7 +350,15 @@ async def execute(
                 code="invalid_model_output",
                 details={"reason": str(output)},
             )
-    await cache_answer(deps, call, result)
+    await cache_answer(deps, call, result, lookup.probe)
+    if lookup.probe is not None:
+        records.append(lookup.probe.record)  # the semantic lookup's embeddings call
     return usecase_answer(
-        call, output, result.usage, False, result.finish_reason, records, headers=headers
+        call,
+        output,
+        result.usage,
+        False,
+        result.finish_reason,
+        records,
+        headers=headers | lookup.headers,
     )

@@ -10,7 +10,7 @@ from shared.domain.errors import BadRequest
 from shared.domain.upstream import NoCapacity
 from shared.handlers.deps import UseCaseDeps
 from shared.handlers.overflow import enqueue
-from shared.handlers.prepare import find_usecase, prepare
+from shared.handlers.prepare import find_usecase, prepare, with_cache_control
 from shared.handlers.results import Queued, UseCaseAnswer, UseCaseInfo, UseCaseList
 from shared.handlers.usecase_call import execute
 
@@ -23,9 +23,11 @@ async def run_usecase(
     request_id: str,
     *,
     prefer_async: bool,
+    cache_control: str = "",
 ) -> UseCaseAnswer | Queued:
     usecase = find_usecase(deps.catalog, caller, usecase_id)
     call = prepare(usecase, caller, body, request_id, deps.calls.groups)
+    call = with_cache_control(call, cache_control)
     if prefer_async:
         if not usecase.async_allowed:
             raise BadRequest(

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from shared.domain.chat import TokenUsage
@@ -311,9 +312,12 @@ class Meter:
                     raise
                 await asyncio.sleep(wait)
 
-    async def settle_cache_hit(self, record: UsageRecord, avoided: TokenUsage) -> UsageRecord:
-        """A gateway cache hit: zero upstream cost; the avoided usage is priced as savings."""
-        saved = price_cache_hit(self.prices, record, avoided)
+    async def settle_cache_hit(
+        self, record: UsageRecord, avoided: TokenUsage, *, net_of: Decimal = Decimal(0)
+    ) -> UsageRecord:
+        """A gateway cache hit: zero upstream cost; the avoided usage is priced as savings,
+        less ``net_of`` (a semantic hit's embeddings call, itself on the ledger as a cost)."""
+        saved = price_cache_hit(self.prices, record, avoided, net_of=net_of)
         await self._ledger.record(saved)
         if self._observer is not None:
             self._observer.recorded(saved)

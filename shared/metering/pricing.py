@@ -41,15 +41,18 @@ def price_record(prices: PriceTable, record: UsageRecord) -> UsageRecord:
     )
 
 
-def price_cache_hit(prices: PriceTable, record: UsageRecord, avoided: TokenUsage) -> UsageRecord:
-    """A gateway cache hit: zero upstream cost; the avoided usage is priced as savings."""
+def price_cache_hit(
+    prices: PriceTable, record: UsageRecord, avoided: TokenUsage, *, net_of: Decimal = _ZERO
+) -> UsageRecord:
+    """A gateway cache hit: zero upstream cost; the avoided usage is priced as savings, less
+    ``net_of`` (what finding the hit cost: a semantic lookup's embeddings call)."""
     charge = _charge(
         prices, record, avoided.prompt_tokens, avoided.cached_tokens, avoided.completion_tokens
     )
     if charge is None:
         savings, currency, version = record.savings, prices.currency, UNPRICED
     else:
-        savings, currency, version = charge.cost, charge.currency, charge.price_version
+        savings, currency, version = charge.cost - net_of, charge.currency, charge.price_version
     return record.priced(
         cost=_ZERO,
         savings=savings,

@@ -101,6 +101,14 @@ def components(catalog: Catalog, settings: Settings) -> dict[str, Any]:
             "x-report-as-of": _header(
                 "When the rollups the report read were computed (ISO 8601, UTC), or never"
             ),
+            "x-gateway-cache": _header(
+                "Where a caching use case's answer came from: exact, semantic, miss or bypass",
+                required=False,
+            ),
+            "x-gateway-cache-similarity": _header(
+                "A semantic-cache hit: the cosine similarity of the cached prompt (0-1)",
+                required=False,
+            ),
         },
         "securitySchemes": {
             "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
@@ -154,6 +162,13 @@ def _parameters(settings: Settings) -> dict[str, Any]:
             False,
             "respond-async (with or without parameters, e.g. respond-async; wait=1) queues the "
             "call and answers 202 with Preference-Applied; other preferences are ignored",
+        ),
+        "CacheControl": header(
+            "Cache-Control",
+            {"type": "string"},
+            False,
+            "no-cache: answer fresh (the answer is still cached); no-store: answer fresh and "
+            "cache nothing",
         ),
         "SessionId": {
             "name": "session_id",

@@ -61,6 +61,15 @@ def usecase_schemas(usecase: UseCase) -> dict[str, dict[str, Any]]:
             },
             "usage": ref("TokenUsage"),
             "cached": {"type": "boolean"},
+            "cache": {
+                "type": "object",
+                "description": "Present when the answer came from the semantic cache",
+                "properties": {
+                    "kind": {"type": "string", "enum": ["semantic"]},
+                    "similarity": {"type": "number", "minimum": -1, "maximum": 1},
+                },
+                "required": ["kind", "similarity"],
+            },
             "request_id": {"type": "string"},
             "model": {"type": "string"},
             "use_case": ref("UseCaseRef"),
@@ -93,10 +102,12 @@ def usecase_operation(usecase: UseCase, settings: Settings) -> dict[str, Any]:
     content = json_content(ref(f"{name}Answer"))
     if usecase.output.kind == "text":
         content.update(SSE)
-    responses: dict[int, Any] = {
-        200: ok("The answer (or an SSE stream)", content, "x-budget-warning")
-    }
+    cache_headers = ("x-gateway-cache", "x-gateway-cache-similarity")
+    headers = ("x-budget-warning", *(cache_headers if usecase.cache.mode != "off" else ()))
+    responses: dict[int, Any] = {200: ok("The answer (or an SSE stream)", content, *headers)}
     params: list[dict[str, Any]] = []
+    if usecase.cache.mode != "off":
+        params.append({"$ref": "#/components/parameters/CacheControl"})
     if usecase.async_allowed:
         accepted = json_content(ref("JobAccepted"))
         responses[202] = ok(

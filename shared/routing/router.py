@@ -1,4 +1,6 @@
-"""The ChatModel port over many Azure OpenAI deployments: failover, headroom, breakers, shedding.
+"""The ChatModel and EmbeddingModel ports over many Azure OpenAI deployments: failover,
+headroom, breakers, shedding. Embeddings deployments are a group of their own (their model's),
+routed exactly like chat calls; an embeddings call's quota cost is its input tokens.
 
 Per request: pick the highest-priority tier with a ready deployment (not cooling after a 429,
 breaker not open), inside it the one with the most headroom (see headroom.py) times its weight,
@@ -22,9 +24,16 @@ import dataclasses
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
-from shared.domain.chat import ChatRequest, ChatResult, StreamEnd, StreamEvent, close_stream
+from shared.domain.chat import (
+    ChatRequest,
+    ChatResult,
+    StreamEnd,
+    StreamEvent,
+    close_stream,
+)
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
 from shared.domain.upstream import NoCapacity, UpstreamError, UpstreamThrottled, UpstreamUnavailable
 from shared.routing.breaker import CircuitBreaker
 from shared.routing.clock import Clock, MonotonicClock
@@ -43,11 +52,27 @@ T = TypeVar("T")
 Strategy = Literal["headroom", "round_robin"]
 
 
+class RoutedRequest(Protocol):
+    """What the router reads of a call: chat completions and embeddings alike."""
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def group(self) -> str: ...
+
+    @property
+    def quota_cost(self) -> int: ...
+
+
+R = TypeVar("R", ChatResult, EmbeddingResult)
+
+
 @dataclasses.dataclass(slots=True)
 class _Tries:
     """One request's failover state: its deadline, the attempts made, what failed and why."""
 
-    request: ChatRequest
+    request: RoutedRequest
     deadline: float
     count: int = 0
     tried: set[str] = dataclasses.field(default_factory=set)
@@ -103,12 +128,18 @@ class Router:
 
     # --- the ChatModel port ---------------------------------------------------------------
     async def complete(self, request: ChatRequest) -> ChatResult:
+        return await self._call(request, lambda slot: slot.deployment.complete(request))
+
+    # --- the EmbeddingModel port: the same failover, headroom and breakers, its own group ---
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        return await self._call(request, lambda slot: slot.deployment.embed(request))
+
+    async def _call(self, request: RoutedRequest, send: Callable[[Slot], Awaitable[R]]) -> R:
         tries = self._tries(request)
         while (slot := await self._next_try(tries)) is not None:
             try:
                 async with self._attempt(slot, request) as attempt:
-                    call = slot.deployment.complete(request)
-                    result = await self._within(tries.deadline, slot, call)
+                    result = await self._within(tries.deadline, slot, send(slot))
                     return self._settle(slot, attempt, result, tries.count)
             except (UpstreamThrottled, UpstreamUnavailable) as exc:
                 tries.failed(slot.name, exc)
@@ -173,7 +204,7 @@ class Router:
             return self._turns.next(group, self._group(group), ready, tried) if ready else None
         return most_headroom(ready, tried, cost, now, self._rng)
 
-    def _tries(self, request: ChatRequest) -> _Tries:
+    def _tries(self, request: RoutedRequest) -> _Tries:
         return _Tries(request, self._clock.now() + self._deadline_seconds)
 
     async def _next_try(self, tries: _Tries) -> Slot | None:
@@ -184,7 +215,7 @@ class Router:
         tries.count += 1
         return slot
 
-    async def _next_slot(self, request: ChatRequest, tried: set[str], deadline: float) -> Slot:
+    async def _next_slot(self, request: RoutedRequest, tried: set[str], deadline: float) -> Slot:
         """A ready deployment; sleeps only when none is, and never past the deadline."""
         group, cost = request.group, request.quota_cost
         base, cap = self._backoff
@@ -208,7 +239,7 @@ class Router:
             retry += 1
 
     @asynccontextmanager
-    async def _attempt(self, slot: Slot, request: ChatRequest) -> AsyncIterator[Attempt]:
+    async def _attempt(self, slot: Slot, request: RoutedRequest) -> AsyncIterator[Attempt]:
         """Shed past ``max_inflight`` (a count, not a queue); release in ``finally``."""
         if self._inflight >= self._max_inflight:
             raise NoCapacity("too many calls in flight", retry_after=SHED_RETRY_AFTER_SECONDS)
@@ -230,7 +261,7 @@ class Router:
                 "request deadline passed", deployment=slot.name, kind="timeout"
             ) from exc
 
-    def _settle(self, slot: Slot, attempt: Attempt, result: ChatResult, n: int) -> ChatResult:
+    def _settle(self, slot: Slot, attempt: Attempt, result: R, n: int) -> R:
         """A successful answer: learn its remaining quota, stamp the attempt count."""
         slot.state.observe(result.ratelimit, since=attempt.call.start, now=self._clock.now())
         attempt.outcome = "success"

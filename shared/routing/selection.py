@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
 from shared.routing.breaker import CircuitBreaker
 from shared.routing.headroom import DeploymentState
 from shared.settings import DeploymentConfig
@@ -29,6 +30,8 @@ class RoutableDeployment(Protocol):
     async def complete(self, request: ChatRequest) -> ChatResult: ...
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult: ...
 
 
 class Slot:

@@ -30,6 +30,7 @@ from shared.semantic.vocabulary import (
     COMMON_STARTERS,
     CONTRASTS,
     CURRENCY_PREFIXES,
+    FUNCTION_WORDS,
     MONTHS,
     MULTIPLIERS,
     NEGATIONS,
@@ -61,7 +62,24 @@ _DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
-_CONTRAST_CLASS: dict[str, tuple[str, int]] = {
+# Words other checks already compare (numbers, units, dates, negations) or that carry no
+# content: left out of the one-word-swap check.
+NOT_CONTENT = (
+    FUNCTION_WORDS
+    | NEGATIONS
+    | UNITS.keys()
+    | NUMBER_WORDS.keys()
+    | MULTIPLIERS.keys()
+    | ORDINALS.keys()
+    | SPECIAL_NUMBERS.keys()
+    | MONTHS.keys()
+    | WEEKDAYS
+    | RELATIVE_DAYS
+    | RELATIVE_MARKERS
+    | PERIODS
+)
+
+CONTRAST_CLASS: dict[str, tuple[str, int]] = {
     stem(word): (group, index)
     for group, classes in CONTRASTS.items()
     for index, words in enumerate(classes)
@@ -80,6 +98,7 @@ class Facts:
     roles: dict[str, frozenset[str]]
     words: frozenset[str]  # every word, lower-cased
     stems: frozenset[str]
+    content: frozenset[str]  # stems of the words that carry meaning (no stopwords, negations)
 
 
 class _Reader:
@@ -272,7 +291,7 @@ class _Reader:
             target = self.next_content(i)
             if target:
                 self.roles.setdefault(word, set()).add(target)
-        contrast = _CONTRAST_CLASS.get(stem(word))
+        contrast = CONTRAST_CLASS.get(stem(word))
         if contrast is not None:
             self.contrasts.setdefault(contrast[0], set()).add(contrast[1])
             return  # "Approve ..." at the start of a sentence is not a name
@@ -291,6 +310,9 @@ class _Reader:
             roles={k: frozenset(v) for k, v in self.roles.items()},
             words=words,
             stems=frozenset(stem(w) for w in words),
+            content=frozenset(
+                stem(w) for w in words if w not in NOT_CONTENT and not w.endswith("n't")
+            ),
         )
 
 

@@ -14,11 +14,19 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Literal
 
-from shared.semantic.facts import Facts, extract
+from shared.semantic.facts import CONTRAST_CLASS, Facts, extract
 from shared.semantic.vocabulary import NEGATIVE_PREFIXES
 
 Disagreement = Literal[
-    "number", "identifier", "date", "negation", "entity", "polarity", "contrast", "role"
+    "number",
+    "identifier",
+    "date",
+    "negation",
+    "entity",
+    "polarity",
+    "contrast",
+    "role",
+    "substitution",
 ]
 # Extraction is ~50 µs; a cached prompt is compared on every near hit, so its facts are kept.
 FACTS_MEMO = 2048
@@ -53,6 +61,18 @@ def _roles_agree(a: Facts, b: Facts) -> bool:
     return all(a.roles[r] == b.roles[r] for r in a.roles.keys() & b.roles.keys())
 
 
+def _one_word_swapped(a: Facts, b: Facts) -> bool:
+    """Everything the same but one content word for another: "senior" / "junior", "noon" /
+    "midnight", "heavier" / "lighter" — an antonym no list can hold is most often exactly this.
+    Two words of one contrast class ("approve" / "authorize") are known synonyms."""
+    only_a, only_b = a.content - b.content, b.content - a.content
+    if len(only_a) != 1 or len(only_b) != 1:
+        return False
+    (x,), (y,) = only_a, only_b
+    known = CONTRAST_CLASS.get(x)
+    return known is None or known != CONTRAST_CLASS.get(y)
+
+
 def disagreement(a: Facts, b: Facts) -> Disagreement | None:
     if a.numbers != b.numbers:
         return "number"
@@ -70,6 +90,8 @@ def disagreement(a: Facts, b: Facts) -> Disagreement | None:
         return "contrast"
     if not _roles_agree(a, b):
         return "role"
+    if _one_word_swapped(a, b):
+        return "substitution"
     return None
 
 

@@ -86,6 +86,14 @@ STOPWORDS = frozenset(
      "can", "could", "will", "would", "should", "shall", "may", "might", "must", "get", "got",
      "want", "need", "like"}
 )  # fmt: skip
+# Not content for the substitution rule (near_miss.py): swapping one of these for another
+# ("how" / "where", "when" / "whenever") says little about what is asked.
+FUNCTION_WORDS = STOPWORDS | frozenset(
+    {"how", "what", "why", "when", "whenever", "where", "wherever", "who", "which", "whose",
+     "there", "here", "if", "then", "than", "as", "from", "into", "onto", "about", "up",
+     "out", "off", "over", "after", "before", "via", "per", "i'd", "i'm", "i've", "i'll",
+     "it's", "what's", "where's", "how's", "let's", "you're", "we're", "they're"}
+)  # fmt: skip
 # Sentence-initial capitalised words that are not names (a name there is still caught when the
 # other prompt has it elsewhere: entities are compared case-insensitively against all words).
 COMMON_STARTERS = STOPWORDS | frozenset(

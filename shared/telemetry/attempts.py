@@ -18,6 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent, close_stream
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
 from shared.domain.upstream import UpstreamError, UpstreamUnavailable
 from shared.routing.selection import RoutableDeployment
 from shared.settings import DeploymentConfig
@@ -98,6 +99,17 @@ class TracedDeployment:
         try:
             with trace.use_span(span, end_on_exit=False, record_exception=False):
                 result = await self._inner.complete(request)
+        except BaseException as exc:
+            self._end(span, exc)
+            raise
+        self._end(span, None)
+        return result
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        span = self._start()
+        try:
+            with trace.use_span(span, end_on_exit=False, record_exception=False):
+                result = await self._inner.embed(request)
         except BaseException as exc:
             self._end(span, exc)
             raise

@@ -3,7 +3,9 @@ and what the chargeback report bills must agree exactly, per business unit.
 
 Each unit gets a phase of mixed traffic over HTTP (sync summarize/classify/extract, streamed
 summaries, cache hits, queued jobs drained by the local host's queue runner, duplicate
-deliveries, 5xx faults injected into 30% of two regions' answers); the simulator's
+deliveries, 5xx faults injected into 30% of two regions' answers; classify opted in to the
+semantic cache, so it embeds its input through the embeddings deployments, metered like any
+call); the simulator's
 per-deployment counters are read before and after the phase, so their difference is what that
 unit was served. Run with ``-s`` to see the figures.
 """
@@ -28,6 +30,7 @@ from shared.domain.usage import UsageRecord
 from shared.handlers.job_worker import process_job
 from shared.metering.budgets import counter_key
 from shared.settings import ROOT, Settings
+from tests.fakes import opt_in_semantic
 
 pytestmark = pytest.mark.e2e
 
@@ -85,10 +88,17 @@ async def faults(client: httpx.AsyncClient, local: LocalHost, rates: dict[str, f
 async def served(client: httpx.AsyncClient, local: LocalHost) -> Counter[str]:
     stats = (await client.get(f"{local.simulator_url}/_sim/stats")).json()
     total: Counter[str] = Counter()
-    for deployment in stats.values():
+    for name, deployment in stats.items():
         total.update(
             {k: deployment[k] for k in ("ok", "faults", "prompt_tokens", "completion_tokens")}
         )
+        if name.startswith("text-embedding"):  # classify's semantic cache embeds its input
+            total.update(
+                {
+                    "embedding_calls": deployment["ok"],
+                    "embedding_tokens": deployment["prompt_tokens"],
+                }
+            )
     return total
 
 
@@ -219,6 +229,8 @@ async def test_ledger_simulator_and_report_reconcile(tmp_path: Path) -> None:
         run_local_host(settings, port=0, simulator_port=0) as local,
         httpx.AsyncClient(base_url=local.base_url, timeout=30) as client,
     ):
+        # classify opts in to the semantic cache: its calls embed their input first.
+        opt_in_semantic(local.gateway, "classify")
         phases, sim = {}, {}
         for unit in UNITS:
             before, clock = await served(client, local), time.perf_counter()
@@ -237,6 +249,9 @@ async def test_ledger_simulator_and_report_reconcile(tmp_path: Path) -> None:
         assert sum(r.prompt_tokens for r in records) == served_now["prompt_tokens"]
         assert sum(r.completion_tokens for r in records) == served_now["completion_tokens"]
         assert len({r.request_id for r in records}) == len(records)
+        embedded = [r for r in records if r.model == "text-embedding-3-small"]
+        assert len(embedded) == served_now["embedding_calls"] > 0
+        assert sum(r.prompt_tokens for r in embedded) == served_now["embedding_tokens"]
         # 2. The report bills tokens x prices, to the cent (and to the micro-dollar).
         billed, exact = Decimal(row["cost"]), exact_cost(upstream)
         assert billed.quantize(Decimal("0.01")) == exact.quantize(Decimal("0.01"))

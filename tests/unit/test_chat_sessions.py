@@ -185,7 +185,7 @@ async def test_history_beyond_the_window_is_dropped_and_reported(
     client: httpx.AsyncClient, gateway: Gateway, chat: FakeChatModel
 ) -> None:
     # A 1,400-token window minus 1,024 reserved for the reply leaves 376 tokens per prompt.
-    small = {"gpt-4o-mini": ModelConfig(context_window=1_400)}
+    small = {**gateway.settings.aoai_models, "gpt-4o-mini": ModelConfig(context_window=1_400)}
     groups = DeploymentGroups.from_settings(
         gateway.settings.model_copy(update={"aoai_models": small})
     )

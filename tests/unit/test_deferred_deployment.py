@@ -8,6 +8,7 @@ from pydantic import HttpUrl
 
 from shared.composition.deferred import Closer, DeferredDeployment
 from shared.domain.chat import ChatRequest, ChatResult, Message, StreamEnd, StreamEvent
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
 from shared.routing import Router
 from shared.routing.selection import RoutableDeployment
 from shared.settings import DeploymentConfig
@@ -46,6 +47,9 @@ class Named:
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         return self.model.stream(request)
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        raise NotImplementedError("chat only")
 
 
 async def test_routing_state_needs_no_connection_and_the_first_call_connects_once() -> None:

@@ -11,6 +11,7 @@ from pydantic import HttpUrl
 
 from shared.composition.root import Gateway, use_gateway
 from shared.domain.chat import ChatRequest, ChatResult, StreamEvent
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
 from shared.domain.upstream import UpstreamUnavailable
 from shared.routing import Router
 from shared.settings import DeploymentConfig
@@ -35,6 +36,9 @@ class DownDeployment:
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         raise UpstreamUnavailable("down", deployment=self.name)
         yield  # pragma: no cover
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        raise UpstreamUnavailable("down", deployment=self.name)
 
 
 def request(group: str) -> ChatRequest:

@@ -32,7 +32,13 @@ def test_sample_values_load(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in SAMPLE.items():
         monkeypatch.setenv(key, value)
     settings = load_settings()
-    assert [d.region for d in settings.aoai_deployments] == ["eastus", "swedencentral", "westus3"]
+    assert [(d.region, d.model) for d in settings.aoai_deployments] == [
+        ("eastus", "gpt-4o-mini"),
+        ("swedencentral", "gpt-4o-mini"),
+        ("westus3", "gpt-4o-mini"),
+        ("eastus", "text-embedding-3-small"),
+        ("swedencentral", "text-embedding-3-small"),
+    ]
     assert settings.business_unit_ids == {"marketing", "legal", "finance"}
     assert not settings.uses_cosmos and not settings.uses_servicebus
 

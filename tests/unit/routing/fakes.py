@@ -19,6 +19,7 @@ from shared.domain.chat import (
     StreamEvent,
     TokenUsage,
 )
+from shared.domain.embeddings import EmbeddingRequest, EmbeddingResult
 from shared.domain.upstream import UpstreamRejected, UpstreamThrottled, UpstreamUnavailable
 from shared.routing import Router
 from shared.settings import DeploymentConfig
@@ -120,6 +121,17 @@ class FakeDeployment:
     async def complete(self, request: ChatRequest) -> ChatResult:
         await self._start(request)
         return self._result(request, f"hello from {self.name}")
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        await self._start(request)  # type: ignore[arg-type]
+        return EmbeddingResult(
+            vectors=tuple((1.0, 0.0) for _ in request.texts),
+            usage=TokenUsage(prompt_tokens=request.prompt_tokens, completion_tokens=0),
+            model="text-embedding-3-small",
+            deployment=self.name,
+            region=self.config.region,
+            ratelimit=self.ratelimit,
+        )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         try:

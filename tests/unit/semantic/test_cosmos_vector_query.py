@@ -44,16 +44,17 @@ def test_the_query_ranks_by_vector_distance_with_every_value_a_parameter() -> No
     assert NEAREST_QUERY.startswith("SELECT TOP @limit ")
     assert "VectorDistance(c.vector, @vector) AS similarity" in NEAREST_QUERY
     assert NEAREST_QUERY.endswith("ORDER BY VectorDistance(c.vector, @vector)")
-    assert "WHERE c.expires_at > @now" in NEAREST_QUERY
-    # The vector is not read back; the partition is the request's partition key, not a filter.
+    assert "WHERE c.partition = @partition AND c.expires_at > @now " in NEAREST_QUERY
+    # The vector is not read back.
     selected = NEAREST_QUERY.split(" FROM ")[0].removeprefix("SELECT TOP @limit ").split(", ")
     assert "c.vector" not in selected and "c.partition" in selected
     placeholders = set(re.findall(r"@\w+", NEAREST_QUERY))
-    parameters = nearest_parameters((0.6, 0.8), 5, "2026-11-01T00:00:00+00:00")
+    parameters = nearest_parameters("p1", (0.6, 0.8), 5, "2026-11-01T00:00:00+00:00")
     assert {p["name"] for p in parameters} == placeholders
     assert parameters == [
         {"name": "@limit", "value": 5},
         {"name": "@vector", "value": [0.6, 0.8]},
+        {"name": "@partition", "value": "p1"},
         {"name": "@now", "value": "2026-11-01T00:00:00+00:00"},
     ]
 

@@ -24,7 +24,7 @@ AGREE = [
     ("I was charged twice", "I was charged two times"),
     ("Cancel my Contoso subscription", "cancel my contoso subscription please"),
     ("May I get a refund for order 5?", "Can I get a refund for order 5?"),
-    ("Transfer 100 from savings to checking", "Move 100 to checking from savings"),
+    ("Transfer 100 from savings to checking", "Please transfer 100 to checking from savings"),
     ("Ship 10k units", "ship 10,000 units"),
     ("Ship 2 million units", "ship 2,000,000 units"),
     ("Where is my package? It is late.", "My package is late, where is it?"),
@@ -67,6 +67,14 @@ DISAGREE = [
     ("Refund the customer", "Charge the customer", "contrast"),
     ("Transfer 100 from savings to checking", "Transfer 100 from checking to savings", "role"),
     ("Is gold heavier than lead?", "Is lead heavier than gold?", "role"),
+    # Antonyms no list holds: everything the same but one content word.
+    (
+        "What is the salary of a senior developer?",
+        "What is the salary of a junior developer?",
+        "substitution",
+    ),
+    ("The meeting is at noon.", "The meeting is at midnight.", "substitution"),
+    ("Is the package heavier than 5 kg?", "Is the package lighter than 5 kg?", "substitution"),
 ]
 
 
@@ -137,3 +145,10 @@ def test_stem_folds_inflections_alike() -> None:
 
 def test_empty_and_punctuation_only_prompts_agree_with_each_other() -> None:
     assert near_miss("", "?!") is None
+
+
+def test_a_one_word_synonym_swap_is_refused_too_unless_the_lists_know_the_pair() -> None:
+    """The substitution rule's cost: "speak" / "talk" cannot be told from "senior" / "junior"
+    without a model, so it is a miss; synonyms of one contrast class still agree."""
+    assert near_miss("Can I speak to a human?", "Can I talk to a human?") == "substitution"
+    assert near_miss("Approve the purchase order", "Authorize the purchase order") is None
