@@ -69,6 +69,25 @@ var containers = [
       excludedPaths: [{ path: '/*' }]
     }
   }
+  {
+    // The semantic cache (docs/semantic_cache.md): a vector policy and an exact (flat) vector
+    // index, which can only be set when the container is created; needs the account capability
+    // EnableNoSQLVectorSearch below. https://learn.microsoft.com/azure/cosmos-db/nosql/vector-search
+    id: 'semantic_cache'
+    partitionKey: { paths: ['/partition'], kind: 'Hash', version: 2 }
+    defaultTtl: -1
+    indexingPolicy: {
+      indexingMode: 'consistent'
+      includedPaths: [{ path: '/partition/?' }, { path: '/expires_at/?' }]
+      excludedPaths: [{ path: '/*' }, { path: '/vector/*' }]
+      vectorIndexes: [{ path: '/vector', type: 'flat' }]
+    }
+    vectorEmbeddingPolicy: {
+      vectorEmbeddings: [
+        { path: '/vector', dataType: 'float32', distanceFunction: 'cosine', dimensions: 256 }
+      ]
+    }
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
@@ -82,7 +101,8 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
     consistencyPolicy: { defaultConsistencyLevel: 'Session' }
     locations: [{ locationName: location, failoverPriority: 0, isZoneRedundant: false }]
     enableMultipleWriteLocations: false
-    capabilities: serverless ? [{ name: 'EnableServerless' }] : []
+    // Vector search for the semantic cache's container (VectorDistance queries).
+    capabilities: concat(serverless ? [{ name: 'EnableServerless' }] : [], [{ name: 'EnableNoSQLVectorSearch' }])
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'

@@ -31,6 +31,8 @@ def test_each_container_matches_its_spec(spec: ContainerSpec) -> None:
     # None: TTL off (no defaultTtl at all); -1: on, items expire by their own ttl.
     assert container.get("defaultTtl") == spec.default_ttl
     assert container["indexingPolicy"] == spec.indexing_policy
+    # The semantic cache's vector policy (None elsewhere): dimensions, distance, path.
+    assert container.get("vectorEmbeddingPolicy") == spec.vector_embedding_policy
 
 
 def test_the_container_resource_creates_exactly_these_definitions() -> None:
