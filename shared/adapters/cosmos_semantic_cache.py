@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.adapters.cosmos_client import CosmosConnection, item_id
 from shared.adapters.cosmos_containers import SEMANTIC_CACHE
+from shared.adapters.cosmos_faults import translated
 from shared.domain.embeddings import SemanticEntry, SemanticMatch
 from shared.domain.timestamps import iso
 
@@ -45,6 +46,7 @@ class CosmosSemanticCache:
         self._conn = conn
         self._container = conn.container(SEMANTIC_CACHE)
 
+    @translated
     async def nearest(
         self, partition: str, vector: Sequence[float], limit: int
     ) -> list[SemanticMatch]:
@@ -60,6 +62,7 @@ class CosmosSemanticCache:
             async for doc in items
         ]
 
+    @translated
     async def put(self, entry: SemanticEntry, ttl_seconds: int) -> None:
         if ttl_seconds <= 0:
             raise ValueError(f"ttl_seconds must be positive, got {ttl_seconds}")
