@@ -165,31 +165,28 @@ class Database:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """One statement in its own implicit transaction. Rows are always fetched to the end:
         an unfinished ``RETURNING`` statement would keep its write lock."""
-        # Plain try/except rather than _faults(): a generator context manager per statement
-        # costs more than some of the statements (the hot path runs several per request).
-        with self._lock:
-            try:
-                rows = self._connection().execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                if not _is_fault(exc):
-                    raise
-                raise self._fault(exc) from exc
-            if self._failing_since is not None:
-                self._landed()
-            return rows
+        return self._statement(sql, params)[0]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement; returns the number of rows it changed."""
+        return self._statement(sql, params)[1]
+
+    def _statement(self, sql: str, params: Sequence[Any]) -> tuple[list[sqlite3.Row], int]:
+        """One statement under the lock: its rows (fetched to the end) and the rows it changed,
+        a store fault raised as StoreUnavailable.
+        Plain try/except rather than _faults(): a generator context manager per statement
+        costs more than some of the statements (the hot path runs several per request)."""
         with self._lock:
             try:
-                changed = self._connection().execute(sql, params).rowcount
+                cursor = self._connection().execute(sql, params)
+                ran = cursor.fetchall(), cursor.rowcount
             except sqlite3.Error as exc:
                 if not _is_fault(exc):
                     raise
                 raise self._fault(exc) from exc
             if self._failing_since is not None:
                 self._landed()
-            return changed
+            return ran
 
     def ensure_schema(self, statements: Sequence[str]) -> None:
         """Idempotent DDL (``IF NOT EXISTS``), run atomically so concurrent openers agree."""
